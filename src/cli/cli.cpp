@@ -1,12 +1,73 @@
 #include "cli/cli.hpp"
 
-#include <cstdio>
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+
+#include "cli/commands.hpp"
 
 namespace hfaudit::cli {
 
-int run(int, char**) {
-  std::fputs("hfaudit: error: no command yet\n", stderr);
-  return 2;
+namespace {
+
+constexpr const char* k_footer = R"(Exit codes:
+  0  success: nothing at or above the failing threshold
+  1  findings at or above --fail-on (default: medium)
+  2  usage error: bad arguments
+  3  input error: a local file or directory could not be read
+  4  Hub error (not found, gated, unauthorised, rate limited, network)
+  5  integrity error: bytes do not match their expected hash
+  6  blocked by policy
+
+Environment: HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE,
+HFAUDIT_HOME, HFAUDIT_POLICY (see docs/cli.md). NO_COLOR disables colours;
+CI set (or stderr not a terminal) disables progress display.
+
+Run 'hfaudit COMMAND --help' for a command's options and examples.)";
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "hfaudit: a verified, policy-gated supply chain for Hugging Face models.\n"
+      "It never imports, unpickles or executes model content.",
+      "hfaudit"};
+  app.set_version_flag("--version", std::string("hfaudit ") + HFAUDIT_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the command name too
+  app.footer(k_footer);
+
+  OutputOptions output;
+  // Global options apply to every command, wherever they appear on the line.
+  app.add_flag("-q,--quiet", output.quiet, "No progress display")->configurable(false);
+  app.add_flag("-v,--verbose", output.verbose, "More detail (info findings, per-object facts)");
+
+  CommandRunner scan = add_scan_command(app, output);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    std::fputs(fmt::format("hfaudit: error: {}\nhint: run 'hfaudit --help'\n", what).c_str(),
+               stderr);
+    return static_cast<int>(ExitCode::usage);
+  }
+
+  try {
+    if (app.got_subcommand("scan")) return static_cast<int>(scan());
+  } catch (const std::exception& e) {
+    // Only "abort this command" reaches here; expected failures are values.
+    print_error("internal error", "", e.what(), "please report this with the command line used");
+    return static_cast<int>(ExitCode::input);
+  }
+  return static_cast<int>(ExitCode::usage);
 }
 
 }  // namespace hfaudit::cli

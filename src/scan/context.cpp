@@ -67,8 +67,8 @@ std::optional<Severity> FileReport::max_severity() const {
 ScanContext::ScanContext(FileReport& report, const ScanLimits& limits)
     : m_report(report), m_limits(limits) {}
 
-void ScanContext::report(std::string rule, Severity severity, uint64_t offset,
-                         std::string message, std::string subject) {
+void ScanContext::report(std::string rule, Severity severity, uint64_t offset, std::string message,
+                         std::string subject) {
   Finding f;
   f.rule = std::move(rule);
   f.severity = severity;

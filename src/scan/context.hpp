@@ -22,14 +22,14 @@
 namespace hfaudit::scan {
 
 struct ScanLimits {
-  int max_depth = 8;                                  // nested archives and payloads
-  uint64_t max_expanded_member = 2ull << 30;          // bytes one decompressed member may hold
-  uint64_t max_expanded_total = 8ull << 30;           // decompressed bytes per top-level file
-  uint64_t max_compression_ratio = 2000;              // beyond this a member is a zip bomb
-  uint64_t max_members = 200000;                      // archive entries per archive
-  uint64_t max_pickle_opcodes = 200'000'000;          // per pickle stream
-  uint64_t max_pickle_memo = 10'000'000;              // memo entries per stream
-  uint64_t max_pickle_stack = 10'000'000;             // stack depth per stream
+  int max_depth = 8;                          // nested archives and payloads
+  uint64_t max_expanded_member = 2ull << 30;  // bytes one decompressed member may hold
+  uint64_t max_expanded_total = 8ull << 30;   // decompressed bytes per top-level file
+  uint64_t max_compression_ratio = 2000;      // beyond this a member is a zip bomb
+  uint64_t max_members = 200000;              // archive entries per archive
+  uint64_t max_pickle_opcodes = 200'000'000;  // per pickle stream
+  uint64_t max_pickle_memo = 10'000'000;      // memo entries per stream
+  uint64_t max_pickle_stack = 10'000'000;     // stack depth per stream
 };
 
 // One object seen during a scan: the file itself or something inside it.

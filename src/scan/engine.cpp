@@ -21,6 +21,7 @@ FileReport scan_source(const util::ByteSource& bytes, const std::string& display
 namespace {
 
 void scan_one_file(const std::string& path, const ScanOptions& options, ScanResult& result) {
+  if (options.on_file) options.on_file(path);
   auto source = util::open_file_source(path);
   if (!source) {
     result.errors.push_back({path, source.error().message});
@@ -56,8 +57,10 @@ ScanResult scan_paths(const std::vector<std::string>& paths, const ScanOptions& 
   for (const auto& path : paths) {
     std::error_code ec;
     const auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
-      result.errors.push_back({path, ec ? ec.message() : "no such file or directory"});
+    if (status.type() == fs::file_type::not_found) {
+      result.errors.push_back({path, "no such file or directory"});
+    } else if (ec) {
+      result.errors.push_back({path, ec.message()});
     } else if (fs::is_directory(status)) {
       scan_directory(path, options, result);
     } else {

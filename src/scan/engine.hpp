@@ -1,6 +1,7 @@
 // Scanning files and directories: the entry point of `hfaudit scan`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@ namespace hfaudit::scan {
 
 struct ScanOptions {
   ScanLimits limits;
+  // Called before each file of scan_paths() is scanned (for progress displays).
+  std::function<void(const std::string& path)> on_file;
 };
 
 // A path that could not be read (missing, unreadable, not a regular file).

@@ -23,9 +23,9 @@ enum class Format {
   npz,
   safetensors,
   onnx,
-  keras_zip,       // Keras 3 .keras archive
-  keras_config,    // a Keras model config (JSON) found inside .keras or .h5
-  hdf5,            // HDF5 container (legacy Keras .h5)
+  keras_zip,     // Keras 3 .keras archive
+  keras_config,  // a Keras model config (JSON) found inside .keras or .h5
+  hdf5,          // HDF5 container (legacy Keras .h5)
   gguf,
   gzip,
   bzip2,
@@ -33,7 +33,7 @@ enum class Format {
   lzma,
   zstd,
   zlib,
-  sentencepiece,   // tokenizer.model (protobuf), not executable
+  sentencepiece,  // tokenizer.model (protobuf), not executable
 };
 
 std::string_view to_string(Format format);

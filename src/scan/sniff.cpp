@@ -30,7 +30,8 @@ std::string lower_extension(std::string_view name) {
 bool looks_like_safetensors(std::string_view head, uint64_t size) {
   if (head.size() < 9) return false;
   uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(head[static_cast<size_t>(i)]);
+  for (int i = 7; i >= 0; --i)
+    n = (n << 8) | static_cast<unsigned char>(head[static_cast<size_t>(i)]);
   return n >= 2 && n <= size - 8 && head[8] == '{';
 }
 
@@ -73,12 +74,14 @@ Format sniff(const util::ByteSource& bytes, std::string_view name) {
   const std::string& head = *head_result;
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(head[i]); };
 
-  if (starts_with(head, "PK\x03\x04") || starts_with(head, "PK\x05\x06")) return classify_zip(bytes);
+  if (starts_with(head, "PK\x03\x04") || starts_with(head, "PK\x05\x06"))
+    return classify_zip(bytes);
   // A pickle in front of a zip: pickle loaders run the front, zip readers see
   // the back. The pickle scanner reports the trailing archive.
   if (head.size() >= 2 && byte(0) == 0x80 && byte(1) >= 2 && byte(1) <= 5) {
     // torch < 1.6: first pickle is the LONG1 magic number 0x1950a86a20f9469cfc6c.
-    if (starts_with(head, std::string_view("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 14)))
+    if (starts_with(
+            head, std::string_view("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 14)))
       return Format::pytorch_legacy;
     return Format::pickle;
   }
@@ -88,22 +91,26 @@ Format sniff(const util::ByteSource& bytes, std::string_view name) {
   if (is_tar_header(head)) return classify_tar(bytes);
   if (starts_with(head, "\x1f\x8b")) return Format::gzip;
   if (starts_with(head, "BZh")) return Format::bzip2;
-  if (starts_with(head, std::string_view("\xfd" "7zXZ\x00", 6))) return Format::xz;
+  if (starts_with(head, std::string_view("\xfd"
+                                         "7zXZ\x00",
+                                         6)))
+    return Format::xz;
   if (starts_with(head, "\x28\xb5\x2f\xfd")) return Format::zstd;
   if (starts_with(head, "version https://git-lfs.github.com/spec/v1")) return Format::lfs_pointer;
   if (looks_like_safetensors(head, bytes.size())) return Format::safetensors;
   // zlib: CMF 0x78 with a valid FCHECK; lzma-alone: properties 0x5d 00 00.
   if (head.size() >= 2 && byte(0) == 0x78 && ((byte(0) << 8) | byte(1)) % 31 == 0)
     return Format::zlib;
-  if (head.size() >= 3 && byte(0) == 0x5d && byte(1) == 0x00 && byte(2) == 0x00) return Format::lzma;
+  if (head.size() >= 3 && byte(0) == 0x5d && byte(1) == 0x00 && byte(2) == 0x00)
+    return Format::lzma;
 
   const std::string ext = lower_extension(name);
   if (looks_like_text(head)) {
     // Protocol 0 pickles are ASCII text too: a text file that parses as a
     // pickle is one (a loader would run it whatever its name).
     const std::string_view trimmed = skip_space(head);
-    if (!trimmed.empty() && (trimmed.front() == '{' || trimmed.front() == '[') &&
-        ext != ".py" && ext != ".pkl")
+    if (!trimmed.empty() && (trimmed.front() == '{' || trimmed.front() == '[') && ext != ".py" &&
+        ext != ".pkl")
       return Format::json;
     if (probe_pickle(bytes)) return Format::pickle;
     if (ext == ".py") return Format::python_source;
@@ -123,8 +130,9 @@ const ExpectedFormats* expected_formats_for(std::string_view name) {
       {".ckpt", {Format::pytorch_zip, Format::pytorch_legacy, Format::pickle}},
       {".pkl", {Format::pickle, Format::joblib}},
       {".pickle", {Format::pickle, Format::joblib}},
-      {".joblib", {Format::joblib, Format::pickle, Format::gzip, Format::zlib, Format::bzip2,
-                   Format::xz, Format::lzma, Format::zstd}},
+      {".joblib",
+       {Format::joblib, Format::pickle, Format::gzip, Format::zlib, Format::bzip2, Format::xz,
+        Format::lzma, Format::zstd}},
       {".npy", {Format::npy}},
       {".npz", {Format::npz, Format::zip}},
       {".onnx", {Format::onnx}},

@@ -92,7 +92,8 @@ void scan_text_like(ScanContext& ctx, const util::ByteSource& bytes, Format form
       return;
     case Format::text:
       if (ends_with(ctx.name(), ".jinja")) {
-        auto text = bytes.read_string(0, static_cast<size_t>(std::min<uint64_t>(bytes.size(), 1 << 20)));
+        auto text =
+            bytes.read_string(0, static_cast<size_t>(std::min<uint64_t>(bytes.size(), 1 << 20)));
         if (text) check_chat_template(ctx, *text, 0, ctx.name());
       }
       ctx.report("format.not_model", Severity::info, 0, "text file; not a model format");

@@ -34,8 +34,7 @@ class FileSource final : public ByteSource {
     length = static_cast<size_t>(std::min<uint64_t>(length, m_size - offset));
     size_t done = 0;
     while (done < length) {
-      const ssize_t n =
-          ::pread(m_fd, out + done, length - done, static_cast<off_t>(offset + done));
+      const ssize_t n = ::pread(m_fd, out + done, length - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return make_error(ErrorCode::io, m_path + ": " + std::strerror(errno));

@@ -28,7 +28,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_state(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : m_state(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : m_state(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(m_state); }
@@ -59,9 +59,9 @@ inline Error make_error(ErrorCode code, std::string message) {
 }  // namespace hfaudit::util
 
 // Propagates an error from an expression returning Result<T>; evaluates to the value.
-#define HFAUDIT_TRY(expr)                                          \
-  ({                                                               \
-    auto hfaudit_try_result_ = (expr);                             \
-    if (!hfaudit_try_result_) return hfaudit_try_result_.error();  \
-    std::move(hfaudit_try_result_).value();                        \
+#define HFAUDIT_TRY(expr)                                         \
+  ({                                                              \
+    auto hfaudit_try_result_ = (expr);                            \
+    if (!hfaudit_try_result_) return hfaudit_try_result_.error(); \
+    std::move(hfaudit_try_result_).value();                       \
   })

@@ -103,6 +103,8 @@ bool StreamReader::skip(uint64_t n) {
   return true;
 }
 
-void StreamReader::seek(uint64_t position) { m_pos = std::min(position, size()); }
+void StreamReader::seek(uint64_t position) {
+  m_pos = std::min(position, size());
+}
 
 }  // namespace hfaudit::util

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test: the unit and integration tests of the
+# normal build, then the scanner tests and the whole fixture corpus again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHFAUDIT_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j"$jobs")
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHFAUDIT_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+cd build && ctest --output-on-failure -j"$jobs"

@@ -1,0 +1,16 @@
+// One function per command. Each registers its subcommand and options on the
+// CLI11 app and returns a runner that executes it and yields the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "cli/output.hpp"
+
+namespace hfaudit::cli {
+
+using CommandRunner = std::function<ExitCode()>;
+
+CommandRunner add_scan_command(CLI::App& app, OutputOptions& output);
+
+}  // namespace hfaudit::cli
