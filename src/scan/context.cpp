@@ -108,8 +108,9 @@ bool ScanContext::charge_expanded(uint64_t bytes, uint64_t offset) {
   return true;
 }
 
-void ScanContext::scan_root(const util::ByteSource& bytes, std::string_view name) {
-  scan_object(bytes, std::string(), std::string(base_name(name)), std::nullopt);
+void ScanContext::scan_root(const util::ByteSource& bytes, std::string_view name,
+                            std::optional<Format> as) {
+  scan_object(bytes, std::string(), std::string(base_name(name)), as);
 }
 
 void ScanContext::scan_nested(const util::ByteSource& bytes, std::string_view member_name,

@@ -85,7 +85,8 @@ class ScanContext {
   bool charge_expanded(uint64_t bytes, uint64_t offset);
 
   // Entry point used by the engine for the top-level file.
-  void scan_root(const util::ByteSource& bytes, std::string_view name);
+  void scan_root(const util::ByteSource& bytes, std::string_view name,
+                 std::optional<Format> as = std::nullopt);
 
  private:
   struct Frame {

@@ -9,12 +9,12 @@ namespace hfaudit::scan {
 namespace fs = std::filesystem;
 
 FileReport scan_source(const util::ByteSource& bytes, const std::string& display_path,
-                       const ScanOptions& options) {
+                       const ScanOptions& options, std::optional<Format> as) {
   FileReport report;
   report.path = display_path;
   report.size = bytes.size();
   ScanContext ctx(report, options.limits);
-  ctx.scan_root(bytes, display_path);
+  ctx.scan_root(bytes, display_path, as);
   return report;
 }
 

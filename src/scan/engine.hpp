@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,10 @@ struct ScanResult {
   std::vector<ReadError> errors;
 };
 
-// Scans bytes already in hand; `display_path` names them in findings.
+// Scans bytes already in hand; `display_path` names them in findings. `as`
+// forces a format instead of sniffing (fuzz targets drive one parser each).
 FileReport scan_source(const util::ByteSource& bytes, const std::string& display_path,
-                       const ScanOptions& options);
+                       const ScanOptions& options, std::optional<Format> as = std::nullopt);
 
 // Scans files and, recursively, directories (entries sorted by name; symlinks
 // to files are followed, symlinks to directories are not, so snapshot folders
