@@ -65,6 +65,22 @@ std::string_view skip_space(std::string_view s) {
   return s;
 }
 
+// A JSON document opens with an object whose first token is a key or '}', or
+// an array whose first token is a value. Jinja templates ("{%") and vocab
+// files ("[PAD]") open with a brace too but are not JSON.
+bool looks_like_json(std::string_view text) {
+  text = skip_space(text);
+  if (text.empty() || (text.front() != '{' && text.front() != '[')) return false;
+  const char open = text.front();
+  const std::string_view rest = skip_space(text.substr(1));
+  if (rest.empty()) return false;
+  const char next = rest.front();
+  if (open == '{') return next == '"' || next == '}';
+  return next == '{' || next == '[' || next == '"' || next == ']' || next == '-' ||
+         std::isdigit(static_cast<unsigned char>(next)) || rest.starts_with("true") ||
+         rest.starts_with("false") || rest.starts_with("null");
+}
+
 }  // namespace
 
 Format sniff(const util::ByteSource& bytes, std::string_view name) {
@@ -108,10 +124,7 @@ Format sniff(const util::ByteSource& bytes, std::string_view name) {
   if (looks_like_text(head)) {
     // Protocol 0 pickles are ASCII text too: a text file that parses as a
     // pickle is one (a loader would run it whatever its name).
-    const std::string_view trimmed = skip_space(head);
-    if (!trimmed.empty() && (trimmed.front() == '{' || trimmed.front() == '[') && ext != ".py" &&
-        ext != ".pkl")
-      return Format::json;
+    if (looks_like_json(head) && ext != ".py" && ext != ".pkl") return Format::json;
     if (probe_pickle(bytes)) return Format::pickle;
     if (ext == ".py") return Format::python_source;
     return Format::text;
