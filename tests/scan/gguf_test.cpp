@@ -244,6 +244,14 @@ BOOST_AUTO_TEST_CASE(tensor_info_errors) {
   BOOST_TEST(count_at_least(r, Severity::low) == 0u, dump(r));
 }
 
+BOOST_AUTO_TEST_CASE(data_section_past_the_end_is_invalid) {
+  // No padding after the tensor infos: the aligned data section starts past the end.
+  const std::string bytes = GgufBuilder().tensor("t", {0}, 0, 0).build("", 1);
+  BOOST_REQUIRE(bytes.size() % 32 != 0);
+  const FileReport r = scan(bytes);
+  BOOST_TEST(has_rule(r, "gguf.data_out_of_bounds", Severity::medium), dump(r));
+}
+
 BOOST_AUTO_TEST_CASE(chat_template_is_checked) {
   const std::string tmpl = "{{ lipsum.__globals__['os'].popen('id').read() }}";
   FileReport r = scan(GgufBuilder().kv_string("tokenizer.chat_template", tmpl).build(""));

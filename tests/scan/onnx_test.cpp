@@ -183,6 +183,17 @@ BOOST_AUTO_TEST_CASE(external_data_in_attribute_tensors_is_checked) {
   BOOST_TEST(has_rule(r, "onnx.external_data_escape", Severity::critical), dump(r));
 }
 
+BOOST_AUTO_TEST_CASE(invalid_tensors_are_reported) {
+  // A negative dimension (int64 -1 as a varint).
+  FileReport r = scan(model(graph(lfield(1, node("Relu")),
+                                  lfield(5, tensor("w", {UINT64_MAX}, 1, std::string(4, '\0'))))));
+  BOOST_TEST(has_rule(r, "onnx.tensor_invalid", Severity::medium), dump(r));
+  // Marked external without a location.
+  r = scan(model(graph(lfield(1, node("Relu")),
+                       lfield(5, vfield(1, 4) + vfield(2, 1) + lfield(8, "w") + vfield(14, 1)))));
+  BOOST_TEST(has_rule(r, "onnx.external_data_invalid", Severity::medium), dump(r));
+}
+
 BOOST_AUTO_TEST_CASE(raw_data_must_match_dims) {
   FileReport r = scan(model(
       graph(lfield(1, node("Relu")), lfield(5, tensor("w", {2, 2}, 1, std::string(12, '\0'))))));
