@@ -360,7 +360,7 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   if (month == 0 || (rest[6] != ' ' && rest[6] != '-') || !read_digits(rest, 7, 4, year) ||
       rest[11] != ' ' || !read_digits(rest, 12, 2, hour) || rest[14] != ':' ||
       !read_digits(rest, 15, 2, minute) || rest[17] != ':' || !read_digits(rest, 18, 2, second) ||
-      rest.substr(20, 3) != "GMT" || !valid_date_time(month, day, hour, minute, second)) {
+      rest[20] != ' ' || rest.substr(21, 3) != "GMT" || !valid_date_time(month, day, hour, minute, second)) {
     return std::nullopt;
   }
   return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +

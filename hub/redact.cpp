@@ -20,12 +20,12 @@ std::string lower(std::string_view s) {
 // the token for an hour.
 bool is_secret_query_key(std::string_view key) {
   const std::string k = lower(key);
-  static constexpr std::array<std::string_view, 9> k_fragments = {
-      "token", "signature", "credential", "secret", "password", "passwd", "auth", "key", "policy"};
+  static constexpr std::array<std::string_view, 8> k_fragments = {
+      "token", "signature", "credential", "secret", "password", "passwd", "key", "policy"};
   for (auto fragment : k_fragments) {
     if (k.find(fragment) != std::string::npos) return true;
   }
-  return k == "sig" || k == "code";
+  return k == "sig" || k == "code" || k == "auth" || k == "authorization";
 }
 
 bool is_url_end(char c) {

@@ -120,7 +120,7 @@ struct PickleImport {
 };
 
 // One scanner's verdict ("avScan", "pickleImportScan", "protectAiScan", "jFrogScan",
-// "virusTotalScan", ...), in the order the response listed them.
+// "virusTotalScan", ...), sorted by scanner key.
 struct ScannerStatus {
   std::string scanner;
   ScanStatus status = ScanStatus::unknown;
