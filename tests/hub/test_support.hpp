@@ -50,6 +50,12 @@ struct Fixture {
   HubClient client() { return client(options()); }
 };
 
+// The error's description for a failed result (message of a BOOST_TEST), else "".
+template <typename T>
+std::string why(const HubResult<T>& result) {
+  return result.ok() ? std::string() : result.error().describe();
+}
+
 inline RepoId repo(const char* id) { return RepoId::parse(id).value(); }
 
 }  // namespace hfaudit::hub::test
