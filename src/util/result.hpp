@@ -59,8 +59,9 @@ inline Error make_error(ErrorCode code, std::string message) {
 }  // namespace hfaudit::util
 
 // Propagates an error from an expression returning Result<T>; evaluates to the value.
+// __extension__ keeps -Wpedantic quiet about the GNU statement expression.
 #define HFAUDIT_TRY(expr)                                         \
-  ({                                                              \
+  __extension__({                                                 \
     auto hfaudit_try_result_ = (expr);                            \
     if (!hfaudit_try_result_) return hfaudit_try_result_.error(); \
     std::move(hfaudit_try_result_).value();                       \
