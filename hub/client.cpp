@@ -26,7 +26,9 @@ bool is_retryable_status(int status) {
          status == 504;
 }
 
-bool is_redirect(int status) { return status >= 300 && status < 400; }
+bool is_redirect(int status) {
+  return status >= 300 && status < 400;
+}
 
 // One hop (request plus its retries) outcome.
 struct Exchange {
@@ -101,8 +103,8 @@ class Session {
   HubResult<Exchange> execute(HttpRequest request, ErrorContext context, Idempotent idempotent,
                               const std::uint64_t* delivered = nullptr) const {
     request.headers.emplace_back("User-Agent", user_agent(m_options.user_agent_suffix));
-    const bool send_token =
-        m_options.token && !m_options.token->empty() && same_origin(request.url, m_options.endpoint);
+    const bool send_token = m_options.token && !m_options.token->empty() &&
+                            same_origin(request.url, m_options.endpoint);
     if (send_token) request.headers.emplace_back("Authorization", "Bearer " + *m_options.token);
     context.url = request.url;
     context.token_sent = send_token ? TokenSent::yes : TokenSent::no;
@@ -193,8 +195,8 @@ class Session {
         // Renamed repositories answer with a relative Location; an API call is never sent to
         // another origin (it could be a trap that collects tokens from a mirror's answers).
         if (!same_origin(next, m_options.endpoint)) {
-          return bad_response("the Hub redirected an API call to another host (" + shown(next) + ")",
-                              response);
+          return bad_response(
+              "the Hub redirected an API call to another host (" + shown(next) + ")", response);
         }
         if (!seen.insert(next).second || hop >= m_options.max_redirects) {
           return redirect_loop(next, hop + 1);
@@ -230,21 +232,21 @@ class Session {
   }
 
   HubError redirect_loop(std::string_view url, int hops) const {
-    HubError e = make_error(HubErrorKind::redirect_loop,
-                            "redirect loop after " + std::to_string(hops) + " redirects (at " +
-                                shown(url) + ")",
-                            "A proxy or mirror is misconfigured; check HF_ENDPOINT.");
+    HubError e = make_error(
+        HubErrorKind::redirect_loop,
+        "redirect loop after " + std::to_string(hops) + " redirects (at " + shown(url) + ")",
+        "A proxy or mirror is misconfigured; check HF_ENDPOINT.");
     return e;
   }
 
   // GETs `url` and each Link rel="next" after it, handing every response to on_page.
-  HubStatus paginate(std::string url, const ErrorContext& context,
-                     const std::function<HubResult<PageAction>(const HttpResponse&)>& on_page) const {
+  HubStatus paginate(
+      std::string url, const ErrorContext& context,
+      const std::function<HubResult<PageAction>(const HttpResponse&)>& on_page) const {
     std::set<std::string> seen;
     while (true) {
       if (!seen.insert(url).second) {
-        return make_error(HubErrorKind::bad_response,
-                          "pagination loops back to " + shown(url),
+        return make_error(HubErrorKind::bad_response, "pagination loops back to " + shown(url),
                           "The Hub's Link header repeats a page; please report it.");
       }
       HttpResponse response = HFAUDIT_TRY(api_call(api_request(HttpMethod::get, url), context));
@@ -281,7 +283,8 @@ HubStatus check_path(std::string_view path) {
   std::size_t start = 0;
   while (start <= path.size()) {
     const auto slash = path.find('/', start);
-    const auto part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const auto part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part.empty() || part == "." || part == "..") {
       return make_error(HubErrorKind::invalid_argument,
                         "file path has an empty, '.' or '..' component: " + std::string(path));
@@ -309,7 +312,8 @@ std::string revision_or_default(std::string_view revision) {
 
 }  // namespace
 
-HubResult<HubClient> HubClient::create(HubOptions options, std::shared_ptr<HttpTransport> transport) {
+HubResult<HubClient> HubClient::create(HubOptions options,
+                                       std::shared_ptr<HttpTransport> transport) {
   if (!transport) return make_error(HubErrorKind::invalid_argument, "no HTTP transport given");
   while (!options.endpoint.empty() && options.endpoint.back() == '/') options.endpoint.pop_back();
   if (!url_origin(options.endpoint) || options.endpoint.find_first_of("?#") != std::string::npos) {
@@ -367,7 +371,8 @@ HubResult<ModelInfo> HubClient::model_info(const RepoId& repo, std::string_view 
   std::vector<std::string> params;
   if (query.blobs == Blobs::yes) params.emplace_back("blobs=true");
   if (query.security_status == SecurityStatus::yes) params.emplace_back("securityStatus=true");
-  for (const auto& property : query.expand) params.push_back("expand=" + encode_component(property));
+  for (const auto& property : query.expand)
+    params.push_back("expand=" + encode_component(property));
   for (std::size_t i = 0; i < params.size(); ++i) url += (i == 0 ? "?" : "&") + params[i];
 
   const Session session(m_options, *m_transport);
@@ -377,8 +382,9 @@ HubResult<ModelInfo> HubClient::model_info(const RepoId& repo, std::string_view 
   return parse_model_info(response.body);
 }
 
-HubStatus HubClient::list_tree(const RepoId& repo, std::string_view revision, const TreeQuery& query,
-                               const std::function<PageAction(std::vector<TreeEntry>&&)>& on_page) const {
+HubStatus HubClient::list_tree(
+    const RepoId& repo, std::string_view revision, const TreeQuery& query,
+    const std::function<PageAction(std::vector<TreeEntry>&&)>& on_page) const {
   if (m_options.offline == Offline::yes) return offline_error("tree of " + repo.str());
   HFAUDIT_TRY(check_revision(revision));
   if (!query.path.empty()) HFAUDIT_TRY(check_path(query.path));
@@ -398,7 +404,8 @@ HubStatus HubClient::list_tree(const RepoId& repo, std::string_view revision, co
   });
 }
 
-HubResult<std::vector<TreeEntry>> HubClient::list_tree(const RepoId& repo, std::string_view revision,
+HubResult<std::vector<TreeEntry>> HubClient::list_tree(const RepoId& repo,
+                                                       std::string_view revision,
                                                        const TreeQuery& query) const {
   std::vector<TreeEntry> all;
   HFAUDIT_TRY(list_tree(repo, revision, query, [&](std::vector<TreeEntry>&& page) {
@@ -421,9 +428,9 @@ HubResult<std::vector<TreeEntry>> HubClient::paths_info(const RepoId& repo,
   }
   if (expand == Expand::yes) form += (form.empty() ? "" : "&") + std::string("expand=true");
   const Session session(m_options, *m_transport);
-  HttpRequest request = session.api_request(
-      HttpMethod::post,
-      model_api_url(repo) + "/paths-info/" + encode_revision(revision_or_default(revision)));
+  HttpRequest request =
+      session.api_request(HttpMethod::post, model_api_url(repo) + "/paths-info/" +
+                                                encode_revision(revision_or_default(revision)));
   request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   request.body = std::move(form);
   const auto context = session.context(&repo, revision, {}, RequestTarget::listing);
@@ -452,24 +459,26 @@ HubResult<std::size_t> HubClient::list_models(
   if (!query.author.empty()) params.push_back("author=" + encode_component(query.author));
   if (!query.search.empty()) params.push_back("search=" + encode_component(query.search));
   if (!query.sort.empty()) params.push_back("sort=" + encode_component(query.sort));
-  params.push_back("limit=" + std::to_string(std::min(query.limit.value_or(k_max_list_page), k_max_list_page)));
+  params.push_back(
+      "limit=" + std::to_string(std::min(query.limit.value_or(k_max_list_page), k_max_list_page)));
   if (query.full == Full::yes) params.emplace_back("full=true");
   for (std::size_t i = 0; i < params.size(); ++i) url += (i == 0 ? "?" : "&") + params[i];
 
   const Session session(m_options, *m_transport);
   ErrorContext context = session.context(nullptr, {}, {}, RequestTarget::listing);
   std::size_t delivered = 0;
-  const HubStatus status = session.paginate(url, context, [&](const HttpResponse& response) -> HubResult<PageAction> {
-    auto items = HFAUDIT_TRY(parse_model_list(response.body));
-    bool capped = false;
-    if (query.limit && delivered + items.size() >= *query.limit) {
-      items.resize(*query.limit - delivered);
-      capped = true;
-    }
-    delivered += items.size();
-    const PageAction action = on_page(std::move(items));
-    return capped ? PageAction::stop : action;
-  });
+  const HubStatus status =
+      session.paginate(url, context, [&](const HttpResponse& response) -> HubResult<PageAction> {
+        auto items = HFAUDIT_TRY(parse_model_list(response.body));
+        bool capped = false;
+        if (query.limit && delivered + items.size() >= *query.limit) {
+          items.resize(*query.limit - delivered);
+          capped = true;
+        }
+        delivered += items.size();
+        const PageAction action = on_page(std::move(items));
+        return capped ? PageAction::stop : action;
+      });
   if (!status) return status.error();
   return delivered;
 }
@@ -506,7 +515,8 @@ HubResult<FileMetadata> HubClient::file_metadata(const RepoId& repo, std::string
   HFAUDIT_TRY(check_revision(revision));
   HFAUDIT_TRY(check_path(path));
   const Session session(m_options, *m_transport);
-  const auto context = session.context(&repo, revision_or_default(revision), path, RequestTarget::file);
+  const auto context =
+      session.context(&repo, revision_or_default(revision), path, RequestTarget::file);
   std::string url = resolve_url(repo, revision, path);
   std::set<std::string> seen{url};
   std::string commit_seen;
@@ -537,23 +547,25 @@ HubResult<FileMetadata> HubClient::file_metadata(const RepoId& repo, std::string
     ErrorContext c = context;
     c.url = url;
     c.token = session.token();
-    c.token_sent = m_options.token && same_origin(url, m_options.endpoint) ? TokenSent::yes
-                                                                           : TokenSent::no;
+    c.token_sent =
+        m_options.token && same_origin(url, m_options.endpoint) ? TokenSent::yes : TokenSent::no;
     HubError error = make_http_error(response.status, response.headers, response.body, c);
     error.attempts = attempts;
     return error;
   }
   if (is_redirect(response.status) && !response.headers.contains("Location")) {
-    return session.bad_response("HTTP " + std::to_string(response.status) + " without Location", response);
+    return session.bad_response("HTTP " + std::to_string(response.status) + " without Location",
+                                response);
   }
   FileMetadata meta;
   // huggingface_hub reads the final response; an earlier hop's value is an acceptable fallback.
   meta.commit = response.headers.get("X-Repo-Commit").value_or(commit_seen);
   if (!is_commit_hash(meta.commit)) {
-    return session.bad_response(
-        "the resolve answer for " + std::string(path) + " in " + repo.str() +
-            (meta.commit.empty() ? " has no X-Repo-Commit header" : " has a malformed X-Repo-Commit"),
-        response);
+    return session.bad_response("the resolve answer for " + std::string(path) + " in " +
+                                    repo.str() +
+                                    (meta.commit.empty() ? " has no X-Repo-Commit header"
+                                                         : " has a malformed X-Repo-Commit"),
+                                response);
   }
   const auto linked_etag = response.headers.get("X-Linked-Etag");
   const auto etag = linked_etag ? linked_etag : response.headers.get("ETag");
@@ -594,7 +606,8 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
   HFAUDIT_TRY(check_revision(revision));
   HFAUDIT_TRY(check_path(path));
   const Session session(m_options, *m_transport);
-  const auto context = session.context(&repo, revision_or_default(revision), path, RequestTarget::file);
+  const auto context =
+      session.context(&repo, revision_or_default(revision), path, RequestTarget::file);
 
   std::string url = resolve_url(repo, revision, path);
   std::set<std::string> seen{url};
@@ -624,10 +637,10 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
       if (status == 206) {
         const auto first = content_range ? parse_content_range_start(*content_range) : std::nullopt;
         if (!first || *first != range_start) {
-          protocol_error = make_error(HubErrorKind::bad_response,
-                                      "206 answer does not start at byte " +
-                                          std::to_string(range_start),
-                                      "A proxy may be altering ranged requests.");
+          protocol_error =
+              make_error(HubErrorKind::bad_response,
+                         "206 answer does not start at byte " + std::to_string(range_start),
+                         "A proxy may be altering ranged requests.");
           return BodyDisposition::abort;
         }
         start.offset = range_start;
@@ -687,16 +700,15 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
       ErrorContext c = context;
       c.url = url;
       c.token = session.token();
-      c.token_sent = m_options.token && same_origin(url, m_options.endpoint) ? TokenSent::yes
-                                                                             : TokenSent::no;
+      c.token_sent =
+          m_options.token && same_origin(url, m_options.endpoint) ? TokenSent::yes : TokenSent::no;
       HubError error = make_http_error(response.status, response.headers, response.body, c);
       error.attempts = exchange->attempts;
       return error;
     }
     if (response.status != 200 && response.status != 206) {
-      return session.bad_response("unexpected HTTP " + std::to_string(response.status) +
-                                      " for a file download",
-                                  response);
+      return session.bad_response(
+          "unexpected HTTP " + std::to_string(response.status) + " for a file download", response);
     }
     result.bytes_delivered = delivered;
     result.redirects = hop;

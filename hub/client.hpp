@@ -66,7 +66,7 @@ enum class Blobs { no, yes };
 enum class SecurityStatus { no, yes };
 
 struct ModelInfoQuery {
-  Blobs blobs = Blobs::no;                            // blobs=true: sibling sizes, blob ids, lfs
+  Blobs blobs = Blobs::no;                              // blobs=true: sibling sizes, blob ids, lfs
   SecurityStatus security_status = SecurityStatus::no;  // securityStatus=true
   // expand=<prop> (repeated): the response then holds only these properties. Cannot be
   // combined with blobs or security_status (invalid_argument), as in huggingface_hub.
@@ -95,8 +95,8 @@ struct ListModelsQuery {
 
 // Where the bytes of a download start, told to the caller before the first byte arrives.
 struct DownloadStart {
-  int status = 0;                          // 200 or 206
-  std::uint64_t offset = 0;                // file offset of the first byte that follows
+  int status = 0;                           // 200 or 206
+  std::uint64_t offset = 0;                 // file offset of the first byte that follows
   std::optional<std::uint64_t> total_size;  // from Content-Range, else Content-Length
 };
 

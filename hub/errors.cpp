@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-
 #include <nlohmann/json.hpp>
 
 #include "hub/http.hpp"
@@ -77,23 +76,40 @@ std::string subject(const ErrorContext& c) {
 
 std::string_view to_string(HubErrorKind kind) {
   switch (kind) {
-    case HubErrorKind::repo_not_found_or_no_access: return "repo_not_found_or_no_access";
-    case HubErrorKind::gated: return "gated";
-    case HubErrorKind::invalid_token: return "invalid_token";
-    case HubErrorKind::forbidden: return "forbidden";
-    case HubErrorKind::disabled: return "disabled";
-    case HubErrorKind::revision_not_found: return "revision_not_found";
-    case HubErrorKind::entry_not_found: return "entry_not_found";
-    case HubErrorKind::rate_limited: return "rate_limited";
-    case HubErrorKind::server_error: return "server_error";
-    case HubErrorKind::bad_request: return "bad_request";
-    case HubErrorKind::range_not_satisfiable: return "range_not_satisfiable";
-    case HubErrorKind::network: return "network";
-    case HubErrorKind::redirect_loop: return "redirect_loop";
-    case HubErrorKind::offline: return "offline";
-    case HubErrorKind::bad_response: return "bad_response";
-    case HubErrorKind::invalid_argument: return "invalid_argument";
-    case HubErrorKind::aborted: return "aborted";
+    case HubErrorKind::repo_not_found_or_no_access:
+      return "repo_not_found_or_no_access";
+    case HubErrorKind::gated:
+      return "gated";
+    case HubErrorKind::invalid_token:
+      return "invalid_token";
+    case HubErrorKind::forbidden:
+      return "forbidden";
+    case HubErrorKind::disabled:
+      return "disabled";
+    case HubErrorKind::revision_not_found:
+      return "revision_not_found";
+    case HubErrorKind::entry_not_found:
+      return "entry_not_found";
+    case HubErrorKind::rate_limited:
+      return "rate_limited";
+    case HubErrorKind::server_error:
+      return "server_error";
+    case HubErrorKind::bad_request:
+      return "bad_request";
+    case HubErrorKind::range_not_satisfiable:
+      return "range_not_satisfiable";
+    case HubErrorKind::network:
+      return "network";
+    case HubErrorKind::redirect_loop:
+      return "redirect_loop";
+    case HubErrorKind::offline:
+      return "offline";
+    case HubErrorKind::bad_response:
+      return "bad_response";
+    case HubErrorKind::invalid_argument:
+      return "invalid_argument";
+    case HubErrorKind::aborted:
+      return "aborted";
   }
   return "unknown";
 }
@@ -237,8 +253,8 @@ HubError make_http_error(int status, const Headers& headers, std::string_view bo
     set(HubErrorKind::server_error, "the Hub failed to answer for " + what,
         "The Hub or a proxy in between had a problem; try again later.");
   } else if (status == 416) {
-    set(HubErrorKind::range_not_satisfiable, "the requested byte range of " + what +
-                                                 " is not satisfiable",
+    set(HubErrorKind::range_not_satisfiable,
+        "the requested byte range of " + what + " is not satisfiable",
         "The partial download is as large as (or larger than) the file: restart it from 0.");
   } else if (status >= 400) {
     set(HubErrorKind::bad_request, "the Hub refused the request for " + what,

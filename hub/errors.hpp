@@ -42,13 +42,13 @@ std::string_view to_string(HubErrorKind kind);
 
 struct HubError {
   HubErrorKind kind = HubErrorKind::bad_response;
-  int status = 0;            // HTTP status of the failing response; 0 when there was none
-  std::string error_code;    // X-Error-Code (e.g. "GatedRepo"), empty when absent
-  std::string request_id;    // X-Request-Id, to quote when reporting a Hub problem
-  std::string message;       // one line, no token, e.g. "gated repository org/name (HTTP 403)"
-  std::string hint;          // one line telling the user what to do; may be empty
-  std::string url;           // the request URL, redacted
-  int attempts = 0;          // requests made for this call (1 + retries); 0 when offline
+  int status = 0;          // HTTP status of the failing response; 0 when there was none
+  std::string error_code;  // X-Error-Code (e.g. "GatedRepo"), empty when absent
+  std::string request_id;  // X-Request-Id, to quote when reporting a Hub problem
+  std::string message;     // one line, no token, e.g. "gated repository org/name (HTTP 403)"
+  std::string hint;        // one line telling the user what to do; may be empty
+  std::string url;         // the request URL, redacted
+  int attempts = 0;        // requests made for this call (1 + retries); 0 when offline
   std::uint64_t bytes_delivered = 0;  // download: bytes handed to the sink before failing
 
   // "message" plus " [HTTP 404, X-Error-Code: EntryNotFound, X-Request-Id: ...]" details.
@@ -66,10 +66,10 @@ enum class RequestTarget { repo_api, file, listing };
 enum class TokenSent { no, yes };
 
 struct ErrorContext {
-  std::string repo;       // "org/name", may be empty (list_models)
-  std::string revision;   // may be empty
-  std::string path;       // file path for resolve calls, may be empty
-  std::string url;        // the request URL (redacted by make_http_error)
+  std::string repo;                                 // "org/name", may be empty (list_models)
+  std::string revision;                             // may be empty
+  std::string path;                                 // file path for resolve calls, may be empty
+  std::string url;                                  // the request URL (redacted by make_http_error)
   std::string endpoint = "https://huggingface.co";  // for links in hints
   RequestTarget target = RequestTarget::repo_api;
   TokenSent token_sent = TokenSent::no;
@@ -89,7 +89,7 @@ HubError make_error(HubErrorKind kind, std::string message, std::string hint = {
 template <typename T>
 class [[nodiscard]] HubResult {
  public:
-  HubResult(T value) : m_state(std::move(value)) {}          // NOLINT: implicit by design
+  HubResult(T value) : m_state(std::move(value)) {}         // NOLINT: implicit by design
   HubResult(HubError error) : m_state(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(m_state); }

@@ -109,7 +109,8 @@ std::size_t on_header_line(char* data, std::size_t size, std::size_t count, void
     const auto space = line.find(' ');
     int status = 0;
     if (space != std::string_view::npos) {
-      for (std::size_t i = space + 1; i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])) != 0; ++i) {
+      for (std::size_t i = space + 1;
+           i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])) != 0; ++i) {
         status = status * 10 + (line[i] - '0');
       }
     }
@@ -249,7 +250,8 @@ class CurlTransport final : public HttpTransport {
     std::size_t next = 0;
     std::size_t running_count = 0;
     auto start_next = [&] {
-      while (next < requests.size() && running_count < std::max<std::size_t>(1, m_options.max_in_flight)) {
+      while (next < requests.size() &&
+             running_count < std::max<std::size_t>(1, m_options.max_in_flight)) {
         const std::size_t index = next++;
         transfers[index] = std::make_unique<Transfer>();
         CURL* easy = prepare(*transfers[index], requests[index]);
@@ -313,19 +315,22 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_USERAGENT, m_user_agent.c_str());
-    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, m_options.http2 == Http2::when_available
-                                                     ? CURL_HTTP_VERSION_2TLS
-                                                     : CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
+    curl_easy_setopt(
+        easy, CURLOPT_HTTP_VERSION,
+        m_options.http2 == Http2::when_available ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(request.connect_timeout.count()));
     // No byte for read_timeout ⇒ abort: a per-read timeout, not a cap on a 10 GB transfer.
-    const long read_seconds = std::max<long>(1, static_cast<long>((request.read_timeout.count() + 999) / 1000));
+    const long read_seconds =
+        std::max<long>(1, static_cast<long>((request.read_timeout.count() + 999) / 1000));
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, read_seconds);
     if (request.total_timeout.count() > 0) {
       curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
     }
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (!m_options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, m_options.ca_file.c_str());
+    if (!m_options.ca_file.empty())
+      curl_easy_setopt(easy, CURLOPT_CAINFO, m_options.ca_file.c_str());
     switch (request.method) {
       case HttpMethod::head:
         curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);

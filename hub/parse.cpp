@@ -45,7 +45,9 @@ std::optional<bool> get_bool(const json& j, std::string_view key) {
   return std::nullopt;
 }
 
-json get_raw(const json& j, std::string_view key) { return field(j, key); }
+json get_raw(const json& j, std::string_view key) {
+  return field(j, key);
+}
 
 std::vector<std::string> get_strings(const json& j, std::string_view key) {
   std::vector<std::string> out;
@@ -195,9 +197,10 @@ HubResult<T> parse_body(std::string_view body, std::string_view what, F&& conver
     const json j = json::parse(body.begin(), body.end());
     return convert(j);
   } catch (const std::exception& e) {
-    return make_error(HubErrorKind::bad_response,
-                      std::string(what) + " is not valid JSON: " + std::string(e.what()).substr(0, 200),
-                      "the endpoint may not be a Hugging Face Hub (check HF_ENDPOINT)");
+    return make_error(
+        HubErrorKind::bad_response,
+        std::string(what) + " is not valid JSON: " + std::string(e.what()).substr(0, 200),
+        "the endpoint may not be a Hugging Face Hub (check HF_ENDPOINT)");
   }
 }
 
@@ -247,14 +250,22 @@ bool valid_date_time(int month, int day, int hour, int minute, int second) {
 
 std::string_view to_string(ScanStatus status) {
   switch (status) {
-    case ScanStatus::safe: return "safe";
-    case ScanStatus::caution: return "caution";
-    case ScanStatus::suspicious: return "suspicious";
-    case ScanStatus::unsafe: return "unsafe";
-    case ScanStatus::unscanned: return "unscanned";
-    case ScanStatus::queued: return "queued";
-    case ScanStatus::error: return "error";
-    case ScanStatus::unknown: break;
+    case ScanStatus::safe:
+      return "safe";
+    case ScanStatus::caution:
+      return "caution";
+    case ScanStatus::suspicious:
+      return "suspicious";
+    case ScanStatus::unsafe:
+      return "unsafe";
+    case ScanStatus::unscanned:
+      return "unscanned";
+    case ScanStatus::queued:
+      return "queued";
+    case ScanStatus::error:
+      return "error";
+    case ScanStatus::unknown:
+      break;
   }
   return "unknown";
 }
@@ -271,29 +282,40 @@ ScanStatus parse_scan_status(std::string_view text) {
 
 std::string_view to_string(Gated gated) {
   switch (gated) {
-    case Gated::no: return "no";
-    case Gated::automatic: return "auto";
-    case Gated::manual: return "manual";
-    case Gated::unknown: break;
+    case Gated::no:
+      return "no";
+    case Gated::automatic:
+      return "auto";
+    case Gated::manual:
+      return "manual";
+    case Gated::unknown:
+      break;
   }
   return "unknown";
 }
 
 std::string_view to_string(EntryType type) {
   switch (type) {
-    case EntryType::file: return "file";
-    case EntryType::directory: return "directory";
-    case EntryType::unknown: break;
+    case EntryType::file:
+      return "file";
+    case EntryType::directory:
+      return "directory";
+    case EntryType::unknown:
+      break;
   }
   return "unknown";
 }
 
 std::string_view to_string(PickleSafety safety) {
   switch (safety) {
-    case PickleSafety::innocuous: return "innocuous";
-    case PickleSafety::suspicious: return "suspicious";
-    case PickleSafety::dangerous: return "dangerous";
-    case PickleSafety::unknown: break;
+    case PickleSafety::innocuous:
+      return "innocuous";
+    case PickleSafety::suspicious:
+      return "suspicious";
+    case PickleSafety::dangerous:
+      return "dangerous";
+    case PickleSafety::unknown:
+      break;
   }
   return "unknown";
 }
@@ -360,7 +382,8 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   if (month == 0 || (rest[6] != ' ' && rest[6] != '-') || !read_digits(rest, 7, 4, year) ||
       rest[11] != ' ' || !read_digits(rest, 12, 2, hour) || rest[14] != ':' ||
       !read_digits(rest, 15, 2, minute) || rest[17] != ':' || !read_digits(rest, 18, 2, second) ||
-      rest[20] != ' ' || rest.substr(21, 3) != "GMT" || !valid_date_time(month, day, hour, minute, second)) {
+      rest[20] != ' ' || rest.substr(21, 3) != "GMT" ||
+      !valid_date_time(month, day, hour, minute, second)) {
     return std::nullopt;
   }
   return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
@@ -490,16 +513,18 @@ HubResult<ModelInfo> parse_model_info(std::string_view body) {
 }
 
 HubResult<std::vector<TreeEntry>> parse_tree(std::string_view body) {
-  return parse_body<std::vector<TreeEntry>>(
-      body, "tree listing", [](const json& j) -> HubResult<std::vector<TreeEntry>> {
-        if (!j.is_array()) return wrong_shape("tree listing", "array");
-        std::vector<TreeEntry> entries;
-        entries.reserve(j.size());
-        for (const auto& item : j) {
-          if (item.is_object()) entries.push_back(tree_entry_from_json(item));
-        }
-        return entries;
-      });
+  return parse_body<std::vector<TreeEntry>>(body, "tree listing",
+                                            [](const json& j) -> HubResult<std::vector<TreeEntry>> {
+                                              if (!j.is_array())
+                                                return wrong_shape("tree listing", "array");
+                                              std::vector<TreeEntry> entries;
+                                              entries.reserve(j.size());
+                                              for (const auto& item : j) {
+                                                if (item.is_object())
+                                                  entries.push_back(tree_entry_from_json(item));
+                                              }
+                                              return entries;
+                                            });
 }
 
 HubResult<Refs> parse_refs(std::string_view body) {
@@ -535,7 +560,8 @@ std::optional<std::string> find_link(const std::vector<std::string>& link_header
       const std::string_view target = rest.substr(open + 1, close - open - 1);
       // Parameters run to the next "<" (URLs cannot contain a raw '<').
       const auto next = rest.find('<', close);
-      const std::string_view params = rest.substr(close + 1, next == std::string_view::npos ? std::string_view::npos : next - close - 1);
+      const std::string_view params = rest.substr(
+          close + 1, next == std::string_view::npos ? std::string_view::npos : next - close - 1);
       std::size_t pos = 0;
       while ((pos = params.find("rel", pos)) != std::string_view::npos) {
         std::size_t p = pos + 3;
@@ -546,12 +572,14 @@ std::optional<std::string> find_link(const std::vector<std::string>& link_header
           const bool quoted = p < params.size() && params[p] == '"';
           if (quoted) ++p;
           const auto end = params.find_first_of(quoted ? "\"" : " ;,", p);
-          const std::string_view values = params.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
+          const std::string_view values =
+              params.substr(p, end == std::string_view::npos ? std::string_view::npos : end - p);
           // rel may hold several space-separated relation types.
           std::size_t s = 0;
           while (s <= values.size()) {
             const auto space = values.find(' ', s);
-            const auto one = values.substr(s, space == std::string_view::npos ? std::string_view::npos : space - s);
+            const auto one = values.substr(
+                s, space == std::string_view::npos ? std::string_view::npos : space - s);
             if (one == rel) return std::string(target);
             if (space == std::string_view::npos) break;
             s = space + 1;
@@ -608,7 +636,8 @@ std::optional<RateLimit> parse_rate_limit(std::string_view value) {
   bool any = false;
   while (pos <= value.size()) {
     const auto semi = value.find_first_of(";,", pos);
-    std::string_view part = value.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos);
+    std::string_view part =
+        value.substr(pos, semi == std::string_view::npos ? std::string_view::npos : semi - pos);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
     if (part.size() >= 2 && part.front() == '"' && part.back() == '"') {
@@ -630,7 +659,8 @@ std::optional<RateLimit> parse_rate_limit(std::string_view value) {
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       std::int64_t now_unix) {
-  if (auto seconds = parse_uint(value)) return std::chrono::seconds(static_cast<std::int64_t>(*seconds));
+  if (auto seconds = parse_uint(value))
+    return std::chrono::seconds(static_cast<std::int64_t>(*seconds));
   if (auto date = parse_http_date(value)) {
     return std::chrono::seconds(std::max<std::int64_t>(0, *date - now_unix));
   }

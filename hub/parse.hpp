@@ -29,7 +29,8 @@ ModelInfo model_info_from_json(const nlohmann::json& j);
 TreeEntry tree_entry_from_json(const nlohmann::json& j);
 ModelListItem model_list_item_from_json(const nlohmann::json& j);
 // Accepts `securityFileStatus` (current) or `security` (legacy) objects.
-std::optional<SecurityFileStatus> security_from_json(const nlohmann::json& value, SecurityShape shape);
+std::optional<SecurityFileStatus> security_from_json(const nlohmann::json& value,
+                                                     SecurityShape shape);
 
 // ISO-8601 "YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)" -> UNIX seconds; nullopt when malformed.
 std::optional<std::int64_t> parse_iso8601(std::string_view text);
@@ -63,6 +64,7 @@ struct RateLimit {
 std::optional<RateLimit> parse_rate_limit(std::string_view value);
 
 // Retry-After as delay-seconds or an HTTP date (relative to `now_unix`); nullopt if neither.
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_unix);
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::int64_t now_unix);
 
 }  // namespace hfaudit::hub

@@ -143,7 +143,8 @@ std::string redact_header_value(std::string_view name, std::string_view value) {
     }
     return std::string(k_redacted);
   }
-  if (n == "cookie" || n == "set-cookie" || (n.rfind("x-xet-", 0) == 0 && n.find("token") != std::string::npos)) {
+  if (n == "cookie" || n == "set-cookie" ||
+      (n.rfind("x-xet-", 0) == 0 && n.find("token") != std::string::npos)) {
     return std::string(k_redacted);
   }
   if (n == "location" || n == "content-location") return redact_url(value);

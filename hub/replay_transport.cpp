@@ -21,7 +21,8 @@ void ReplayTransport::add(HttpMethod method, std::string url, ReplayAnswer answe
 void ReplayTransport::add_json(std::string url, std::string body,
                                std::vector<std::pair<std::string, std::string>> headers) {
   headers.emplace_back("Content-Type", "application/json; charset=utf-8");
-  add(HttpMethod::get, std::move(url), ReplayAnswer{200, std::move(headers), std::move(body), {}, 0});
+  add(HttpMethod::get, std::move(url),
+      ReplayAnswer{200, std::move(headers), std::move(body), {}, 0});
 }
 
 void ReplayTransport::add_failure(HttpMethod method, std::string url, util::Error error) {

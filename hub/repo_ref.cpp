@@ -95,7 +95,8 @@ util::Result<RepoId> RepoId::parse(std::string_view text) {
 
 util::Status validate_revision(std::string_view revision) {
   const auto fail = [&](const std::string& why) -> util::Error {
-    return make_error(ErrorCode::invalid_argument, "invalid revision " + quoted(revision) + ": " + why);
+    return make_error(ErrorCode::invalid_argument,
+                      "invalid revision " + quoted(revision) + ": " + why);
   };
   if (revision.empty()) return fail("it is empty");
   if (revision.size() > k_max_revision_length) {
@@ -109,7 +110,8 @@ util::Status validate_revision(std::string_view revision) {
     }
   }
   if (revision.find("..") != std::string_view::npos) return fail("\"..\" is not allowed");
-  if (revision.front() == '/' || revision.back() == '/' || revision.find("//") != std::string_view::npos) {
+  if (revision.front() == '/' || revision.back() == '/' ||
+      revision.find("//") != std::string_view::npos) {
     return fail("empty path components are not allowed");
   }
   return util::Ok{};
@@ -135,8 +137,14 @@ bool is_commit_hash(std::string_view text) {
   return true;
 }
 
-std::string encode_revision(std::string_view revision) { return percent_encode(revision, false); }
-std::string encode_path(std::string_view path) { return percent_encode(path, true); }
-std::string encode_component(std::string_view value) { return percent_encode(value, false); }
+std::string encode_revision(std::string_view revision) {
+  return percent_encode(revision, false);
+}
+std::string encode_path(std::string_view path) {
+  return percent_encode(path, true);
+}
+std::string encode_component(std::string_view value) {
+  return percent_encode(value, false);
+}
 
 }  // namespace hfaudit::hub

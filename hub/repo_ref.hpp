@@ -9,7 +9,7 @@
 
 namespace hfaudit::hub {
 
-inline constexpr std::size_t k_max_repo_name_length = 96;       // huggingface_hub's limit
+inline constexpr std::size_t k_max_repo_name_length = 96;  // huggingface_hub's limit
 inline constexpr std::size_t k_max_namespace_length = 96;
 inline constexpr std::size_t k_max_revision_length = 255;
 inline constexpr std::string_view k_default_revision = "main";

@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace hfaudit::hub {
 
@@ -151,8 +150,8 @@ struct TreeEntry {
   std::string oid;  // git blob sha1 (of the LFS pointer for LFS files) or tree sha1
   std::optional<std::uint64_t> size;
   std::optional<TreeLfs> lfs;
-  std::optional<std::string> xet_hash;  // absent when missing or masked ("****...")
-  std::optional<LastCommit> last_commit;  // expand=true only
+  std::optional<std::string> xet_hash;         // absent when missing or masked ("****...")
+  std::optional<LastCommit> last_commit;       // expand=true only
   std::optional<SecurityFileStatus> security;  // expand=true only, may be missing
 };
 
@@ -194,8 +193,8 @@ struct FileMetadata {
   std::optional<std::uint64_t> size;  // X-Linked-Size, else Content-Length of a non-redirect
   std::string location;  // absolute Location to GET (CDN/bridge), or the resolve URL itself
   bool is_lfs = false;   // X-Linked-Etag present: content lives in LFS/Xet storage
-  std::optional<std::string> xet_hash;           // X-Xet-Hash
-  std::optional<std::string> xet_auth_url;       // Link rel="xet-auth" (or X-Xet-Refresh-Route)
+  std::optional<std::string> xet_hash;      // X-Xet-Hash
+  std::optional<std::string> xet_auth_url;  // Link rel="xet-auth" (or X-Xet-Refresh-Route)
   std::optional<std::string> xet_reconstruction_url;  // Link rel="xet-reconstruction-info"
   bool is_xet() const { return xet_hash.has_value() && xet_auth_url.has_value(); }
   std::string request_id;  // X-Request-Id of the last response

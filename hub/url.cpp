@@ -76,7 +76,8 @@ bool is_relative_location(std::string_view location) {
   const auto colon = location.find(':');
   const auto first_delim = location.find_first_of("/?#");
   // A scheme is letters before the first ':' that comes before any '/', '?' or '#'.
-  return colon == std::string_view::npos || (first_delim != std::string_view::npos && first_delim < colon);
+  return colon == std::string_view::npos ||
+         (first_delim != std::string_view::npos && first_delim < colon);
 }
 
 std::string resolve_location(std::string_view base_url, std::string_view location) {
@@ -93,9 +94,11 @@ std::string resolve_location(std::string_view base_url, std::string_view locatio
   // Path- or query-relative: against the base path without its query.
   std::string_view path = base_url.substr(end);
   path = path.substr(0, path.find_first_of("?#"));
-  if (!location.empty() && location.front() == '?') return origin + std::string(path) + std::string(location);
+  if (!location.empty() && location.front() == '?')
+    return origin + std::string(path) + std::string(location);
   const auto last_slash = path.rfind('/');
-  const std::string directory = last_slash == std::string_view::npos ? "/" : std::string(path.substr(0, last_slash + 1));
+  const std::string directory =
+      last_slash == std::string_view::npos ? "/" : std::string(path.substr(0, last_slash + 1));
   return origin + directory + std::string(location);
 }
 

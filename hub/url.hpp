@@ -11,8 +11,8 @@
 namespace hfaudit::hub {
 
 struct UrlOrigin {
-  std::string scheme;  // lowercase "http" or "https"
-  std::string host;    // lowercase, without brackets for IPv6 literals
+  std::string scheme;      // lowercase "http" or "https"
+  std::string host;        // lowercase, without brackets for IPv6 literals
   std::uint16_t port = 0;  // explicit or the scheme's default
 
   friend bool operator==(const UrlOrigin&, const UrlOrigin&) = default;

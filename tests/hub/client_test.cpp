@@ -74,12 +74,15 @@ BOOST_AUTO_TEST_CASE(model_info_sends_token_user_agent_and_query) {
   BOOST_TEST_REQUIRE(requests.size() == 1u);
   BOOST_TEST(header(requests[0], "Authorization").value() == std::string("Bearer ") + k_token);
   BOOST_TEST(header(requests[0], "User-Agent").value().rfind("hfaudit/", 0) == 0);
-  for (const auto& line : f.log_lines) BOOST_TEST(line.find("SecretTokenValue") == std::string::npos);
+  for (const auto& line : f.log_lines)
+    BOOST_TEST(line.find("SecretTokenValue") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(model_info_expand_is_repeated_and_exclusive) {
   Fixture f;
-  f.transport->add_json(k_api + "?expand=sha&expand=gated", R"({"_id":"x","id":"google-bert/bert-base-uncased","sha":"abc","gated":"manual"})");
+  f.transport->add_json(
+      k_api + "?expand=sha&expand=gated",
+      R"({"_id":"x","id":"google-bert/bert-base-uncased","sha":"abc","gated":"manual"})");
   ModelInfoQuery query;
   query.expand = {"sha", "gated"};
   auto info = f.client().model_info(repo("google-bert/bert-base-uncased"), {}, query);
@@ -97,8 +100,8 @@ BOOST_AUTO_TEST_CASE(legacy_repo_id_relative_redirect_is_followed_with_token) {
   f.transport->add(HttpMethod::get, "https://huggingface.co/api/models/old-org/bert",
                    answer(307, {{"Location", "/api/models/google-bert/bert-base-uncased"}},
                           "Temporary Redirect"));
-  f.transport->add_json(k_api, R"({"id":"google-bert/bert-base-uncased","sha":")" +
-                                   std::string(k_commit) + "\"}");
+  f.transport->add_json(
+      k_api, R"({"id":"google-bert/bert-base-uncased","sha":")" + std::string(k_commit) + "\"}");
   auto info = f.client().model_info(repo("old-org/bert"));
   BOOST_TEST_REQUIRE(info.ok());
   const auto requests = f.transport->requests();
@@ -118,12 +121,17 @@ BOOST_AUTO_TEST_CASE(api_call_redirected_to_another_host_is_refused) {
 BOOST_AUTO_TEST_CASE(tree_pagination_follows_link_next_verbatim_across_three_pages) {
   Fixture f;
   const std::string first = k_api + "/tree/main/dir%20a?recursive=true&expand=true";
-  const std::string second = k_api + "/tree/main/dir%20a?recursive=true&expand=true&cursor=Y3Vyc29yMg%3D%3D";
-  const std::string third = "https://huggingface.co/api/models/google-bert/bert-base-uncased/tree/main/dir%20a?cursor=opaque3&recursive=true&expand=true";
+  const std::string second =
+      k_api + "/tree/main/dir%20a?recursive=true&expand=true&cursor=Y3Vyc29yMg%3D%3D";
+  const std::string third =
+      "https://huggingface.co/api/models/google-bert/bert-base-uncased/tree/main/"
+      "dir%20a?cursor=opaque3&recursive=true&expand=true";
   f.transport->add_json(first, R"([{"type":"file","path":"dir a/1","oid":"o1","size":1}])",
                         {{"Link", "<" + second + ">; rel=\"next\""}});
-  f.transport->add_json(second, R"([{"type":"file","path":"dir a/2","oid":"o2","size":2},{"type":"directory","path":"dir a/sub","oid":"t"}])",
-                        {{"Link", "<" + third + ">; rel=\"next\""}});
+  f.transport->add_json(
+      second,
+      R"([{"type":"file","path":"dir a/2","oid":"o2","size":2},{"type":"directory","path":"dir a/sub","oid":"t"}])",
+      {{"Link", "<" + third + ">; rel=\"next\""}});
   f.transport->add_json(third, R"([{"type":"file","path":"dir a/sub/3","oid":"o3","size":3}])");
   TreeQuery query;
   query.path = "dir a";
@@ -169,7 +177,8 @@ BOOST_AUTO_TEST_CASE(pagination_loop_is_an_error) {
 BOOST_AUTO_TEST_CASE(list_models_streams_pages_and_honours_limit) {
   Fixture f;
   const std::string first = "https://huggingface.co/api/models?author=org&limit=3&full=true";
-  const std::string second = "https://huggingface.co/api/models?author=org&limit=3&full=true&cursor=c2";
+  const std::string second =
+      "https://huggingface.co/api/models?author=org&limit=3&full=true&cursor=c2";
   f.transport->add_json(first, R"([{"id":"org/a"},{"id":"org/b"}])",
                         {{"Link", "<" + second + ">; rel=\"next\""}});
   f.transport->add_json(second, R"([{"id":"org/c"},{"id":"org/d"}])",
@@ -204,8 +213,9 @@ BOOST_AUTO_TEST_CASE(paths_info_posts_a_form) {
 
 BOOST_AUTO_TEST_CASE(refs_include_prs) {
   Fixture f;
-  f.transport->add_json(k_api + "/refs?include_prs=1",
-                        R"({"branches":[{"name":"main","ref":"refs/heads/main","targetCommit":"c"}],"pullRequests":[{"name":"refs/pr/1","ref":"refs/pr/1","targetCommit":"p"}]})");
+  f.transport->add_json(
+      k_api + "/refs?include_prs=1",
+      R"({"branches":[{"name":"main","ref":"refs/heads/main","targetCommit":"c"}],"pullRequests":[{"name":"refs/pr/1","ref":"refs/pr/1","targetCommit":"p"}]})");
   auto refs = f.client().refs(repo("google-bert/bert-base-uncased"), IncludePrs::yes);
   BOOST_TEST_REQUIRE(refs.ok());
   BOOST_TEST(refs->pull_requests.size() == 1u);
@@ -260,7 +270,8 @@ BOOST_AUTO_TEST_CASE(backoff_is_exponential_with_full_jitter_and_capped) {
   BOOST_TEST_REQUIRE(!info.ok());
   BOOST_TEST((info.error().kind == HubErrorKind::server_error));
   BOOST_TEST(info.error().attempts == 6);
-  BOOST_TEST(f.sleeps == (std::vector<std::chrono::milliseconds>{500ms, 1000ms, 2000ms, 2500ms, 2500ms}));
+  BOOST_TEST(f.sleeps ==
+             (std::vector<std::chrono::milliseconds>{500ms, 1000ms, 2000ms, 2500ms, 2500ms}));
   BOOST_TEST(f.transport->request_count() == 6u);
 }
 
@@ -345,22 +356,32 @@ BOOST_AUTO_TEST_CASE(errors_from_the_client_never_contain_the_token) {
   BOOST_TEST(!mentions_token(info.error()));
   BOOST_TEST(static_cast<hfaudit::util::Error>(info.error()).message.find("SecretTokenValue") ==
              std::string::npos);
-  for (const auto& line : f.log_lines) BOOST_TEST(line.find("SecretTokenValue") == std::string::npos);
+  for (const auto& line : f.log_lines)
+    BOOST_TEST(line.find("SecretTokenValue") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(file_metadata_of_an_lfs_file_stops_at_the_absolute_location) {
   Fixture f;
-  const std::string cdn = "https://cas-bridge.xethub.hf.co/xet-bridge-us/abc/879c?X-Amz-Signature=s";
-  f.transport->add(HttpMethod::head, k_resolve + "/tf_model.h5",
-                   answer(302, {{"Location", cdn},
-                                {"X-Repo-Commit", k_commit},
-                                {"X-Linked-Etag", "\"a7a17d6d844b5de815ccab5f42cad6d24496db3850a2a43d8258221018ce87d2\""},
-                                {"X-Linked-Size", "536063208"},
-                                {"ETag", "\"9eb98c817f04b051b3bcca591bcd4e03cec88018\""},
-                                {"Content-Length", "1234"},
-                                {"X-Xet-Hash", "879c5715c18a0b7f051dd33f70f0a5c8dd1522e0a43f6f75520f16167f29279b"},
-                                {"Link", "<https://huggingface.co/api/models/google-bert/bert-base-uncased/xet-read-token/86b5>; rel=\"xet-auth\", <https://cas-server.xethub.hf.co/v1/reconstructions/879c>; rel=\"xet-reconstruction-info\""}}));
-  auto meta = f.client().file_metadata(repo("google-bert/bert-base-uncased"), k_commit, "tf_model.h5");
+  const std::string cdn =
+      "https://cas-bridge.xethub.hf.co/xet-bridge-us/abc/879c?X-Amz-Signature=s";
+  f.transport->add(
+      HttpMethod::head, k_resolve + "/tf_model.h5",
+      answer(
+          302,
+          {{"Location", cdn},
+           {"X-Repo-Commit", k_commit},
+           {"X-Linked-Etag",
+            "\"a7a17d6d844b5de815ccab5f42cad6d24496db3850a2a43d8258221018ce87d2\""},
+           {"X-Linked-Size", "536063208"},
+           {"ETag", "\"9eb98c817f04b051b3bcca591bcd4e03cec88018\""},
+           {"Content-Length", "1234"},
+           {"X-Xet-Hash", "879c5715c18a0b7f051dd33f70f0a5c8dd1522e0a43f6f75520f16167f29279b"},
+           {"Link",
+            "<https://huggingface.co/api/models/google-bert/bert-base-uncased/xet-read-token/"
+            "86b5>; rel=\"xet-auth\", <https://cas-server.xethub.hf.co/v1/reconstructions/879c>; "
+            "rel=\"xet-reconstruction-info\""}}));
+  auto meta =
+      f.client().file_metadata(repo("google-bert/bert-base-uncased"), k_commit, "tf_model.h5");
   BOOST_TEST_REQUIRE(meta.ok(), why(meta));
   BOOST_TEST(meta->commit == k_commit);
   BOOST_TEST(meta->etag == "a7a17d6d844b5de815ccab5f42cad6d24496db3850a2a43d8258221018ce87d2");
@@ -368,7 +389,8 @@ BOOST_AUTO_TEST_CASE(file_metadata_of_an_lfs_file_stops_at_the_absolute_location
   BOOST_TEST(meta->location == cdn);
   BOOST_TEST(meta->is_lfs);
   BOOST_TEST(meta->is_xet());
-  BOOST_TEST(meta->xet_reconstruction_url.value() == "https://cas-server.xethub.hf.co/v1/reconstructions/879c");
+  BOOST_TEST(meta->xet_reconstruction_url.value() ==
+             "https://cas-server.xethub.hf.co/v1/reconstructions/879c");
   const auto requests = f.transport->requests();
   BOOST_TEST_REQUIRE(requests.size() == 1u);
   BOOST_TEST((requests[0].method == HttpMethod::head));
@@ -381,13 +403,16 @@ BOOST_AUTO_TEST_CASE(file_metadata_follows_relative_redirects_on_the_same_host) 
       "https://huggingface.co/api/resolve-cache/models/google-bert/bert-base-uncased/" +
       std::string(k_commit) + "/config.json?etag=%22fca7%22";
   f.transport->add(HttpMethod::head, k_resolve + "/config.json",
-                   answer(307, {{"Location", cache.substr(22)}, {"X-Repo-Commit", k_commit},
-                                {"ETag", "W/\"ignored\""}, {"Content-Length", "18"}}));
+                   answer(307, {{"Location", cache.substr(22)},
+                                {"X-Repo-Commit", k_commit},
+                                {"ETag", "W/\"ignored\""},
+                                {"Content-Length", "18"}}));
   f.transport->add(HttpMethod::head, cache,
                    answer(200, {{"X-Repo-Commit", k_commit},
                                 {"ETag", "W/\"fca794a5f07ff8f963fe8b61e3694b0fb7f955df\""},
                                 {"Content-Length", "313"}}));
-  auto meta = f.client().file_metadata(repo("google-bert/bert-base-uncased"), k_commit, "config.json");
+  auto meta =
+      f.client().file_metadata(repo("google-bert/bert-base-uncased"), k_commit, "config.json");
   BOOST_TEST_REQUIRE(meta.ok(), why(meta));
   BOOST_TEST(meta->etag == "fca794a5f07ff8f963fe8b61e3694b0fb7f955df");
   BOOST_TEST(meta->size.value() == 313u);
@@ -402,7 +427,8 @@ BOOST_AUTO_TEST_CASE(file_metadata_without_repo_commit_is_a_bad_response) {
   Fixture f;
   f.transport->add(HttpMethod::head, k_resolve + "/config.json",
                    answer(200, {{"ETag", "\"abc\""}, {"Content-Length", "3"}}));
-  auto meta = f.client().file_metadata(repo("google-bert/bert-base-uncased"), k_commit, "config.json");
+  auto meta =
+      f.client().file_metadata(repo("google-bert/bert-base-uncased"), k_commit, "config.json");
   BOOST_TEST_REQUIRE(!meta.ok());
   BOOST_TEST((meta.error().kind == HubErrorKind::bad_response));
   BOOST_TEST(meta.error().message.find("X-Repo-Commit") != std::string::npos);
@@ -423,14 +449,17 @@ BOOST_AUTO_TEST_CASE(download_drops_authorization_on_a_cross_host_redirect) {
   const std::string cdn = "https://cdn-lfs-us-1.hf.co/repos/ab/cd?Signature=xyz&Expires=1";
   f.transport->add(HttpMethod::get, k_resolve + "/model.bin",
                    answer(302, {{"Location", cdn}, {"X-Repo-Commit", k_commit}}));
-  f.transport->add(HttpMethod::get, cdn, answer(200, {{"Content-Length", "11"}, {"ETag", "\"s3-etag-64\""}}, "hello world"));
+  f.transport->add(
+      HttpMethod::get, cdn,
+      answer(200, {{"Content-Length", "11"}, {"ETag", "\"s3-etag-64\""}}, "hello world"));
   std::string received;
   DownloadCallbacks callbacks;
   callbacks.on_data = [&](std::string_view chunk) {
     received.append(chunk);
     return true;
   };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "model.bin", callbacks);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "model.bin", callbacks);
   BOOST_TEST_REQUIRE(result.ok(), why(result));
   BOOST_TEST(received == "hello world");
   BOOST_TEST(result->bytes_delivered == 11u);
@@ -445,13 +474,15 @@ BOOST_AUTO_TEST_CASE(download_drops_authorization_on_a_cross_host_redirect) {
 
 BOOST_AUTO_TEST_CASE(download_keeps_authorization_on_a_same_host_relative_redirect) {
   Fixture f;
-  const std::string renamed = "https://huggingface.co/new-org/bert/resolve/" + std::string(k_commit) + "/model.bin";
+  const std::string renamed =
+      "https://huggingface.co/new-org/bert/resolve/" + std::string(k_commit) + "/model.bin";
   f.transport->add(HttpMethod::get, k_resolve + "/model.bin",
                    answer(301, {{"Location", renamed.substr(22)}}));
   f.transport->add(HttpMethod::get, renamed, answer(200, {}, "abc"));
   DownloadCallbacks callbacks;
   callbacks.on_data = [](std::string_view) { return true; };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "model.bin", callbacks);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "model.bin", callbacks);
   BOOST_TEST_REQUIRE(result.ok());
   const auto requests = f.transport->requests();
   BOOST_TEST_REQUIRE(requests.size() == 2u);
@@ -467,7 +498,10 @@ BOOST_AUTO_TEST_CASE(download_token_goes_only_to_the_endpoint_origin) {
     f.transport->add(HttpMethod::get, target, answer(200, {}, "x"));
     DownloadCallbacks callbacks;
     callbacks.on_data = [](std::string_view) { return true; };
-    BOOST_TEST_REQUIRE(f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks).ok());
+    BOOST_TEST_REQUIRE(
+        f.client()
+            .download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks)
+            .ok());
     BOOST_TEST(!header(f.transport->requests()[1], "Authorization").has_value(), target);
   }
 }
@@ -481,29 +515,33 @@ BOOST_AUTO_TEST_CASE(download_redirect_loop_is_detected) {
   f.transport->add(HttpMethod::get, b, answer(302, {{"Location", a}}));
   DownloadCallbacks callbacks;
   callbacks.on_data = [](std::string_view) { return true; };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST((result.error().kind == HubErrorKind::redirect_loop));
   BOOST_TEST(f.transport->request_count() == 3u);
 
   // Distinct URLs forever: bounded by max_redirects.
   Fixture g;
-  g.transport->add(HttpMethod::get, k_resolve + "/m.bin", answer(302, {{"Location", "https://cdn.example/0"}}));
+  g.transport->add(HttpMethod::get, k_resolve + "/m.bin",
+                   answer(302, {{"Location", "https://cdn.example/0"}}));
   for (int i = 0; i < 20; ++i) {
     g.transport->add(HttpMethod::get, "https://cdn.example/" + std::to_string(i),
                      answer(302, {{"Location", "https://cdn.example/" + std::to_string(i + 1)}}));
   }
   auto options = g.options();
   options.max_redirects = 4;
-  auto bounded = g.client(options).download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
+  auto bounded = g.client(options).download(repo("google-bert/bert-base-uncased"), k_commit,
+                                            "m.bin", callbacks);
   BOOST_TEST((bounded.error().kind == HubErrorKind::redirect_loop));
   BOOST_TEST(g.transport->request_count() == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(download_resume_with_206_continues_at_the_offset) {
   Fixture f;
-  f.transport->add(HttpMethod::get, k_resolve + "/m.bin",
-                   answer(206, {{"Content-Range", "bytes 6-10/11"}, {"Content-Length", "5"}}, "world"));
+  f.transport->add(
+      HttpMethod::get, k_resolve + "/m.bin",
+      answer(206, {{"Content-Range", "bytes 6-10/11"}, {"Content-Length", "5"}}, "world"));
   std::string received;
   std::optional<DownloadStart> start;
   DownloadCallbacks callbacks;
@@ -515,7 +553,8 @@ BOOST_AUTO_TEST_CASE(download_resume_with_206_continues_at_the_offset) {
     received.append(chunk);
     return true;
   };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks, 6);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks, 6);
   BOOST_TEST_REQUIRE(result.ok(), why(result));
   BOOST_TEST((result->range == RangeOutcome::honoured));
   BOOST_TEST(result->offset == 6u);
@@ -541,7 +580,8 @@ BOOST_AUTO_TEST_CASE(download_resume_answered_with_200_restarts_from_zero) {
     return true;
   };
   auto client = f.client();
-  auto result = client.download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks, 6);
+  auto result =
+      client.download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks, 6);
   BOOST_TEST_REQUIRE(result.ok());
   BOOST_TEST((result->range == RangeOutcome::ignored));
   BOOST_TEST(result->offset == 0u);
@@ -554,7 +594,8 @@ BOOST_AUTO_TEST_CASE(download_resume_answered_with_200_restarts_from_zero) {
     appended.append(chunk);
     return true;
   };
-  auto ignored = client.download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", blind, 6);
+  auto ignored =
+      client.download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", blind, 6);
   BOOST_TEST_REQUIRE(ignored.ok());
   BOOST_TEST((ignored->range == RangeOutcome::ignored));
   BOOST_TEST(ignored->bytes_delivered == 0u);
@@ -571,7 +612,8 @@ BOOST_AUTO_TEST_CASE(download_206_at_the_wrong_offset_is_rejected) {
     received.append(chunk);
     return true;
   };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks, 6);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks, 6);
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST((result.error().kind == HubErrorKind::bad_response));
   BOOST_TEST(received.empty());
@@ -589,7 +631,8 @@ BOOST_AUTO_TEST_CASE(download_cut_after_some_bytes_reports_them_and_does_not_ret
     received.append(chunk);
     return true;
   };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST((result.error().kind == HubErrorKind::network));
   BOOST_TEST(result.error().bytes_delivered == 5u);
@@ -609,7 +652,8 @@ BOOST_AUTO_TEST_CASE(download_error_bodies_never_reach_the_sink) {
     received.append(chunk);
     return true;
   };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST((result.error().kind == HubErrorKind::gated));
   BOOST_TEST(received.empty());
@@ -621,7 +665,8 @@ BOOST_AUTO_TEST_CASE(download_stopped_by_the_sink_is_aborted) {
   f.transport->add(HttpMethod::get, k_resolve + "/m.bin", answer(200, {}, "hello world"));
   DownloadCallbacks callbacks;
   callbacks.on_data = [](std::string_view) { return false; };
-  auto result = f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
+  auto result =
+      f.client().download(repo("google-bert/bert-base-uncased"), k_commit, "m.bin", callbacks);
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST((result.error().kind == HubErrorKind::aborted));
   BOOST_TEST(f.transport->request_count() == 1u);

@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(status_and_error_code_mapping_table) {
 }
 
 BOOST_AUTO_TEST_CASE(not_found_message_explains_private_and_token) {
-  const Row row{401, "RepoNotFound", "", RequestTarget::repo_api, HubErrorKind::repo_not_found_or_no_access};
+  const Row row{401, "RepoNotFound", "", RequestTarget::repo_api,
+                HubErrorKind::repo_not_found_or_no_access};
   const HubError anonymous = map(row, TokenSent::no);
   BOOST_TEST(anonymous.hint.find("same for a missing and a private") != std::string::npos);
   BOOST_TEST(anonymous.hint.find("no token was sent") != std::string::npos);
@@ -125,9 +126,10 @@ BOOST_AUTO_TEST_CASE(token_never_in_error_text) {
   c.token = k_token;
   c.token_sent = TokenSent::yes;
   for (int status : {400, 401, 403, 404, 429, 500}) {
-    const HubError e = make_http_error(status, headers, std::string("{\"error\":\"") + k_token + "\"}", c);
-    const std::string all = e.message + e.hint + e.url + e.error_code + e.request_id + e.describe() +
-                            static_cast<hfaudit::util::Error>(e).message;
+    const HubError e =
+        make_http_error(status, headers, std::string("{\"error\":\"") + k_token + "\"}", c);
+    const std::string all = e.message + e.hint + e.url + e.error_code + e.request_id +
+                            e.describe() + static_cast<hfaudit::util::Error>(e).message;
     BOOST_TEST(all.find("SecretTokenValue") == std::string::npos, all);
   }
 }
@@ -143,8 +145,9 @@ BOOST_AUTO_TEST_CASE(server_text_is_one_bounded_line) {
 
 BOOST_AUTO_TEST_CASE(converts_to_util_error_codes) {
   using hfaudit::util::ErrorCode;
-  BOOST_TEST((static_cast<hfaudit::util::Error>(make_error(HubErrorKind::entry_not_found, "x")).code ==
-              ErrorCode::not_found));
+  BOOST_TEST(
+      (static_cast<hfaudit::util::Error>(make_error(HubErrorKind::entry_not_found, "x")).code ==
+       ErrorCode::not_found));
   BOOST_TEST((static_cast<hfaudit::util::Error>(make_error(HubErrorKind::network, "x")).code ==
               ErrorCode::network));
   BOOST_TEST((static_cast<hfaudit::util::Error>(make_error(HubErrorKind::gated, "x")).code ==

@@ -10,7 +10,8 @@ using hfaudit::hub::test::read_sample;
 BOOST_AUTO_TEST_SUITE(parse_test)
 
 BOOST_AUTO_TEST_CASE(recorded_default_model_info_parses) {
-  auto info = parse_model_info(read_sample("model-info_google-bert_bert-base-uncased_default.json"));
+  auto info =
+      parse_model_info(read_sample("model-info_google-bert_bert-base-uncased_default.json"));
   BOOST_TEST_REQUIRE(info.ok());
   BOOST_TEST(info->internal_id == "621ffdc036468d709f174338");
   BOOST_TEST(info->id == "google-bert/bert-base-uncased");
@@ -96,8 +97,9 @@ BOOST_AUTO_TEST_CASE(recorded_tree_parses) {
 
 BOOST_AUTO_TEST_CASE(masked_xet_hash_is_absent) {
   const std::string masked(64, '*');
-  auto tree = parse_tree(R"([{"type":"file","path":"a.bin","oid":"x","size":1,"xetHash":")" +
-                         masked + R"("},{"type":"directory","path":"d","oid":"y","xetHash":null}])");
+  auto tree =
+      parse_tree(R"([{"type":"file","path":"a.bin","oid":"x","size":1,"xetHash":")" + masked +
+                 R"("},{"type":"directory","path":"d","oid":"y","xetHash":null}])");
   BOOST_TEST_REQUIRE(tree.ok());
   BOOST_TEST(!(*tree)[0].xet_hash.has_value());
   BOOST_TEST(!(*tree)[1].xet_hash.has_value());
@@ -162,17 +164,20 @@ BOOST_AUTO_TEST_CASE(legacy_security_shape_is_normalised) {
   };
   for (const auto& row : rows) {
     BOOST_TEST_CONTEXT(row.security) {
-      auto tree = parse_tree(std::string(R"([{"type":"file","path":"m.bin","oid":"o","security":)") +
-                             row.security + "}]");
+      auto tree =
+          parse_tree(std::string(R"([{"type":"file","path":"m.bin","oid":"o","security":)") +
+                     row.security + "}]");
       BOOST_TEST_REQUIRE(tree.ok());
       BOOST_TEST_REQUIRE(tree->front().security.has_value());
       BOOST_TEST((tree->front().security->shape == SecurityShape::legacy));
       BOOST_TEST((tree->front().security->status == row.expected));
     }
   }
-  auto virus = parse_tree(R"([{"type":"file","path":"m","oid":"o","security":{"safe":false,"avScan":{"virusFound":true,"virusNames":["Eicar"]}}}])");
+  auto virus = parse_tree(
+      R"([{"type":"file","path":"m","oid":"o","security":{"safe":false,"avScan":{"virusFound":true,"virusNames":["Eicar"]}}}])");
   BOOST_TEST(virus->front().security->virus_names.front() == "Eicar");
-  auto pickle = parse_tree(R"([{"type":"file","path":"m","oid":"o","security":{"safe":false,"pickleImportScan":{"highestSafetyLevel":"dangerous","imports":[{"module":"os","name":"system","safety":"dangerous"}]}}}])");
+  auto pickle = parse_tree(
+      R"([{"type":"file","path":"m","oid":"o","security":{"safe":false,"pickleImportScan":{"highestSafetyLevel":"dangerous","imports":[{"module":"os","name":"system","safety":"dangerous"}]}}}])");
   BOOST_TEST(pickle->front().security->pickle_imports.front().name == "system");
 }
 
@@ -185,12 +190,9 @@ BOOST_AUTO_TEST_CASE(current_shape_wins_over_legacy) {
 
 BOOST_AUTO_TEST_CASE(gated_false_auto_and_manual) {
   const std::pair<const char*, std::optional<Gated>> rows[] = {
-      {R"({"gated":false})", Gated::no},
-      {R"({"gated":"auto"})", Gated::automatic},
-      {R"({"gated":"manual"})", Gated::manual},
-      {R"({"gated":"something-new"})", Gated::unknown},
-      {R"({"gated":null})", std::nullopt},
-      {R"({})", std::nullopt},
+      {R"({"gated":false})", Gated::no},        {R"({"gated":"auto"})", Gated::automatic},
+      {R"({"gated":"manual"})", Gated::manual}, {R"({"gated":"something-new"})", Gated::unknown},
+      {R"({"gated":null})", std::nullopt},      {R"({})", std::nullopt},
   };
   for (const auto& [json, expected] : rows) {
     auto info = parse_model_info(json);
@@ -237,7 +239,8 @@ BOOST_AUTO_TEST_CASE(bad_json_is_a_bad_response_not_an_exception) {
 }
 
 BOOST_AUTO_TEST_CASE(refs_and_model_list_parse) {
-  auto refs = parse_refs(R"({"branches":[{"name":"main","ref":"refs/heads/main","targetCommit":"86b5e0934494bd15c9632b12f734a8a67f723594"}],
+  auto refs = parse_refs(
+      R"({"branches":[{"name":"main","ref":"refs/heads/main","targetCommit":"86b5e0934494bd15c9632b12f734a8a67f723594"}],
     "converts":[{"name":"refs/convert/parquet","ref":"refs/convert/parquet","targetCommit":"c"}],
     "tags":[{"name":"v1","ref":"refs/tags/v1","targetCommit":"t"}],
     "pullRequests":[{"name":"refs/pr/1","ref":"refs/pr/1","targetCommit":"p"}]})");
@@ -272,8 +275,9 @@ BOOST_AUTO_TEST_CASE(dates_parse_to_unix_time) {
 }
 
 BOOST_AUTO_TEST_CASE(header_helpers) {
-  BOOST_TEST(find_link({R"(<https://h/api/models?cursor=abc&limit=2>; rel="next")"}, "next").value() ==
-             "https://h/api/models?cursor=abc&limit=2");
+  BOOST_TEST(
+      find_link({R"(<https://h/api/models?cursor=abc&limit=2>; rel="next")"}, "next").value() ==
+      "https://h/api/models?cursor=abc&limit=2");
   BOOST_TEST(!find_link({R"(<https://h/x>; rel="prev")"}, "next").has_value());
   BOOST_TEST(!find_link({}, "next").has_value());
   const std::vector<std::string> xet = {
@@ -300,8 +304,10 @@ BOOST_AUTO_TEST_CASE(header_helpers) {
   BOOST_TEST(!parse_rate_limit("garbage").has_value());
 
   BOOST_TEST(parse_retry_after("7", 0).value().count() == 7);
-  BOOST_TEST(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 30).value().count() == 30);
-  BOOST_TEST(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 30).value().count() == 0);
+  BOOST_TEST(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 30).value().count() ==
+             30);
+  BOOST_TEST(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 30).value().count() ==
+             0);
   BOOST_TEST(!parse_retry_after("soon", 0).has_value());
 }
 

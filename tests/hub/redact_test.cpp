@@ -6,17 +6,21 @@ using namespace hfaudit::hub;
 
 namespace {
 constexpr const char* k_token = "hf_SecretTokenValue0123456789abcdefXYZ";
-bool leaks(const std::string& text) { return text.find("SecretTokenValue") != std::string::npos; }
+bool leaks(const std::string& text) {
+  return text.find("SecretTokenValue") != std::string::npos;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(redact_test)
 
 BOOST_AUTO_TEST_CASE(urls_lose_credentials_in_query_and_userinfo) {
   const std::string url = std::string("https://user:") + k_token +
-                          "@huggingface.co/api/models?token=" + k_token + "&author=x&access_token=abc";
+                          "@huggingface.co/api/models?token=" + k_token +
+                          "&author=x&access_token=abc";
   const std::string r = redact_url(url);
   BOOST_TEST(!leaks(r), r);
-  BOOST_TEST(r == "https://huggingface.co/api/models?token=[REDACTED]&author=x&access_token=[REDACTED]");
+  BOOST_TEST(r ==
+             "https://huggingface.co/api/models?token=[REDACTED]&author=x&access_token=[REDACTED]");
   const std::string signed_url =
       "https://cas-bridge.xethub.hf.co/xet-bridge-us/abc/def?X-Amz-Algorithm=AWS4-HMAC-SHA256"
       "&X-Amz-Credential=AKIA%2F20250101&X-Amz-Signature=deadbeef&X-Amz-Expires=3600";

@@ -56,6 +56,8 @@ std::string why(const HubResult<T>& result) {
   return result.ok() ? std::string() : result.error().describe();
 }
 
-inline RepoId repo(const char* id) { return RepoId::parse(id).value(); }
+inline RepoId repo(const char* id) {
+  return RepoId::parse(id).value();
+}
 
 }  // namespace hfaudit::hub::test

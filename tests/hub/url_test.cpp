@@ -35,7 +35,8 @@ BOOST_AUTO_TEST_CASE(relative_locations_resolve_against_the_responding_url) {
   BOOST_TEST(resolve_location("https://hf.co/a/b/c?q", "d") == "https://hf.co/a/b/d");
   BOOST_TEST(resolve_location("https://hf.co/a/b?q", "?r") == "https://hf.co/a/b?r");
   BOOST_TEST(resolve_location("https://hf.co/a", "//cdn.example/x") == "https://cdn.example/x");
-  BOOST_TEST(resolve_location("https://hf.co/a", "https://cdn.example/x") == "https://cdn.example/x");
+  BOOST_TEST(resolve_location("https://hf.co/a", "https://cdn.example/x") ==
+             "https://cdn.example/x");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
