@@ -525,7 +525,10 @@ std::string join(const std::vector<std::string_view>& parts, size_t begin, size_
 // alias (tempfile._os is os, collections._sys is sys), so each suffix of the
 // path is matched as "module.name" too, with one leading underscore dropped.
 const DenyEntry* match_deny_components(std::string_view module, std::string_view name) {
-  if (const DenyEntry* direct = match_deny(module, name)) return direct;
+  const DenyEntry* best = match_deny(module, name);
+  auto consider = [&best](const DenyEntry* e) {
+    if (e && (!best || e->severity > best->severity)) best = e;
+  };
   const auto mod_parts = split_dots(module);
   const auto name_parts = split_dots(name);
   std::vector<std::string_view> all = mod_parts;
@@ -533,20 +536,22 @@ const DenyEntry* match_deny_components(std::string_view module, std::string_view
   const size_t n = std::min<size_t>(all.size(), 32);
   // The module itself may continue into the name: module "torch" + "hub.load".
   for (size_t split = mod_parts.size() + 1; split < n; ++split)
-    if (const DenyEntry* e = match_deny(join(all, 0, split), join(all, split, n))) return e;
-  if (name_parts.size() < 2) return nullptr;
-  for (size_t begin = mod_parts.size(); begin < n; ++begin) {
-    for (size_t split = begin + 1; split <= n; ++split) {
-      std::string mod = join(all, begin, split);
-      const std::string rest = join(all, split, n);
-      if (const DenyEntry* e = match_deny(mod, rest)) return e;
-      if (!mod.empty() && mod.front() == '_') {
-        mod.erase(0, 1);
-        if (const DenyEntry* e = match_deny(mod, rest)) return e;
+    consider(match_deny(join(all, 0, split), join(all, split, n)));
+  if (name_parts.size() >= 2) {
+    for (size_t begin = mod_parts.size(); begin < n; ++begin) {
+      for (size_t split = begin + 1; split <= n; ++split) {
+        std::string mod = join(all, begin, split);
+        const std::string rest = join(all, split, n);
+        consider(match_deny(mod, rest));
+        if (!mod.empty() && mod.front() == '_') {
+          mod.erase(0, 1);
+          consider(match_deny(mod, rest));
+        }
       }
     }
   }
-  return nullptr;
+  // The most severe match explains best: tempfile._os.system is os.system.
+  return best;
 }
 
 bool is_storage_class(std::string_view module, std::string_view name) {

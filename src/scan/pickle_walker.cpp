@@ -1396,6 +1396,7 @@ bool PickleWalker::Impl::op(uint8_t code) {
           if (item.kind == Kind::str)
             m_s.result.result_strings.push_back(as<PayloadNode>(item).text);
         m_s.result.result_count = as<ContainerNode>(v).count;
+        m_s.result.result_is_sequence = true;
       }
       if (!m_s.stack.empty() || !m_s.marks.empty())
         report_once("pickle.stack_leftover", Severity::low, m_s.op_offset,

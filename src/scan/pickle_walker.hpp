@@ -51,6 +51,7 @@ struct PickleStreamResult {
   std::string result_long;  // little-endian bytes of a LONG1/LONG4 over 64 bits
   bool result_is_dict = false;
   std::vector<std::string> result_strings;  // the str items of a list/tuple result
+  bool result_is_sequence = false;          // the result is a list or tuple
   uint64_t result_count = 0;                // items in that list/tuple
 };
 

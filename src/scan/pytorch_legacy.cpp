@@ -74,7 +74,7 @@ void scan_pytorch_legacy(ScanContext& ctx, const util::ByteSource& bytes) {
     ctx.report("pytorch_legacy.malformed", Severity::medium, results[2].start,
                "the third pickle is not the sys_info dict");
   const auto& keys = results[4].result_strings;
-  if (keys.size() != results[4].result_count) {
+  if (!results[4].result_is_sequence || keys.size() != results[4].result_count) {
     ctx.report("pytorch_legacy.malformed", Severity::medium, results[4].start,
                "the storage key list is not a list of strings; storage data was not checked");
     return finish();

@@ -8,9 +8,12 @@
 #include <string_view>
 
 #include "scan/engine.hpp"
+#include "scan/pickle_rules.hpp"
 #include "util/byte_source.hpp"
 
 BOOST_TEST_DONT_PRINT_LOG_VALUE(hfaudit::scan::Severity)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(hfaudit::scan::Format)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(hfaudit::scan::ImportClass)
 
 namespace pickle_test {
 

@@ -254,9 +254,9 @@ BOOST_AUTO_TEST_CASE(random_corruptions_never_crash) {
   // Byte-flip every position of a realistic stream (leveldb corruption_test style).
   const std::string base = proto(2) + global("collections", "OrderedDict") + ")R(" + bu("w") +
                            global("torch._utils", "_rebuild_tensor_v2") + "((" + bu("storage") +
-                           global("torch", "FloatStorage") + bu("0") + bu("cpu") + "K\x04tQK\x00" +
-                           "K\x02K\x02" + k_tuple2 + "K\x02K\x01" + k_tuple2 + k_newfalse +
-                           global("collections", "OrderedDict") + ")RtRu.";
+                           global("torch", "FloatStorage") + bu("0") + bu("cpu") +
+                           std::string("K\x04tQK\x00", 6) + "K\x02K\x02" + k_tuple2 + "K\x02K\x01" +
+                           k_tuple2 + k_newfalse + global("collections", "OrderedDict") + ")RtRu.";
   for (size_t i = 0; i < base.size(); ++i) {
     for (const unsigned char flip : {0x01u, 0x80u, 0xFFu}) {
       std::string bytes = base;
