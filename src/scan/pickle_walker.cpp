@@ -24,8 +24,9 @@ namespace {
 // str/bytes payloads up to this size are copied into the model; longer ones
 // keep a short preview plus their offset and are re-read only if a loader
 // needs them, so a large raw pickle is walked without copying its data.
-constexpr uint64_t k_inline_payload = 4096;
-constexpr size_t k_preview_bytes = 64;
+constexpr uint64_t k_inline_payload = 128;
+// Longest name an import operand is re-read for.
+constexpr uint64_t k_max_import_name = 64 * 1024;
 // GLOBAL/INST lines and decimal arguments longer than this are malformed for
 // our purposes (real names are short); line-based strings are read in chunks.
 constexpr uint64_t k_max_name_line = 64 * 1024;
@@ -58,21 +59,30 @@ enum class Kind : uint8_t {
 struct Node {};
 using NodePtr = std::shared_ptr<Node>;
 
-struct Value {
-  Kind kind = Kind::unknown;
-  int64_t integer = 0;  // int/bool value; float bits; LONG byte count
-  NodePtr node;         // payload, global, call or container; may be null
-};
-
 enum class Encoding : uint8_t { raw, string_escape, unicode_escape };
 
-// str or bytes. For str, `text` is UTF-8 (S strings are treated as latin-1).
+struct Value {
+  Value() = default;
+  Value(Kind k, int64_t i, NodePtr n) : kind(k), integer(i), node(std::move(n)) {}
+  // A str/bytes payload too long to copy: integer is its source offset.
+  static Value payload_ref(Kind k, uint64_t offset, uint64_t length, Encoding encoding) {
+    Value v(k, static_cast<int64_t>(offset), nullptr);
+    v.length = length;
+    v.encoding = encoding;
+    return v;
+  }
+
+  Kind kind = Kind::unknown;
+  Encoding encoding = Encoding::raw;  // payload references only
+  int64_t integer = 0;                // int/bool value; float bits; payload offset
+  uint64_t length = 0;                // payload references: encoded length in the source
+  NodePtr node;                       // inline payload, global, call or container; may be null
+};
+
+// A str or bytes value held in memory (short ones). For str, `text` is
+// UTF-8 (8-bit strings are taken as latin-1).
 struct PayloadNode : Node {
-  std::string text;  // the whole decoded value when complete, else a preview
-  bool complete = true;
-  uint64_t offset = 0;  // where the encoded payload lies in the source
-  uint64_t length = 0;  // its encoded length
-  Encoding encoding = Encoding::raw;
+  std::string text;
 };
 
 struct GlobalNode : Node {
@@ -646,7 +656,8 @@ class PickleWalker::Impl {
   std::string describe(const Value& v, int depth = 0) const;
   void describe_into(const Value& v, int depth, std::string& out) const;
   std::string describe_args(const Value& args) const;
-  bool payload_text(const PayloadNode& p, std::string& out, uint64_t cap) const;
+  bool payload_text(const Value& v, std::string& out, uint64_t cap) const;
+  std::string short_text(const Value& v) const;
   bool resolve_bytes(const Value& v, std::string& out, int depth);
   void follow_loader(std::string_view label, const GlobalNode& g, const Value& args);
   void check_conditional(const GlobalNode& g, const Value& args);
@@ -684,7 +695,7 @@ class PickleWalker::Impl {
     bool seen_proto = false;
     std::vector<std::pair<Kind, NodePtr>> arena;  // mutated nodes whose links may form cycles
     std::optional<JoblibArray> pending_array;
-    std::unordered_set<const Node*> followed;  // loader arguments already scanned
+    std::unordered_set<uint64_t> followed;  // loader arguments already scanned
   };
   StreamState m_s;
 
@@ -715,31 +726,25 @@ bool PickleWalker::Impl::read_payload(uint64_t length, Encoding encoding, Kind k
     return fail("pickle.truncated", "a string or bytes length of " + std::to_string(length) +
                                         " runs past the end of the data");
   }
-  auto node = std::make_shared<PayloadNode>();
-  node->offset = m_reader.position();
-  node->length = length;
-  node->encoding = encoding;
-  if (length <= k_inline_payload) {
-    if (!m_reader.read_bytes(length, node->text)) return truncated("a string");
-  } else {
-    node->complete = false;
-    if (!m_reader.read_bytes(k_preview_bytes, node->text) ||
-        !m_reader.skip(length - k_preview_bytes))
-      return truncated("a string");
+  if (length > k_inline_payload) {
+    out = Value::payload_ref(kind, m_reader.position(), length, encoding);
+    return m_reader.skip(length) || truncated("a string");
   }
-  out = Value{kind, static_cast<int64_t>(length), std::move(node)};
+  auto node = std::make_shared<PayloadNode>();
+  if (!m_reader.read_bytes(length, node->text)) return truncated("a string");
+  out = Value{kind, 0, std::move(node)};
   return true;
 }
 
 // S and V arguments: a line, possibly long. Short lines are decoded now;
 // long ones keep their offset and are decoded again only if needed.
 bool PickleWalker::Impl::read_line_payload(Encoding encoding, Value& out) {
-  auto node = std::make_shared<PayloadNode>();
-  node->offset = m_reader.position();
-  node->encoding = encoding;
+  const uint64_t start = m_reader.position();
   std::string line;
   if (!m_reader.read_line(line, k_inline_payload)) {
     if (m_reader.at_end()) return truncated("a text string");
+    if (encoding == Encoding::string_escape && line.front() != '\'' && line.front() != '"')
+      return fail("pickle.malformed", "STRING argument is not a quoted string");
     std::string chunk;
     uint64_t total = line.size();
     while (!m_reader.read_line(chunk, 1 << 20)) {
@@ -747,47 +752,35 @@ bool PickleWalker::Impl::read_line_payload(Encoding encoding, Value& out) {
       total += chunk.size();
     }
     total += chunk.size();
-    node->length = total;
-    node->complete = false;
-    line.resize(std::min(line.size(), k_preview_bytes));
-  } else {
-    node->length = line.size();
+    out = Value::payload_ref(Kind::str, start, total, encoding);
+    return true;
   }
   std::string_view body = line;
   if (encoding == Encoding::string_escape) {
     // load_string: the argument must be quoted with matching ' or ".
-    if (node->complete) {
-      if (body.size() < 2 || body.front() != body.back() ||
-          (body.front() != '\'' && body.front() != '"'))
-        return fail("pickle.malformed", "STRING argument is not a quoted string");
-      body = body.substr(1, body.size() - 2);
-    } else {
-      if (body.empty() || (body.front() != '\'' && body.front() != '"'))
-        return fail("pickle.malformed", "STRING argument is not a quoted string");
-      body.remove_prefix(1);
-    }
+    if (body.size() < 2 || body.front() != body.back() ||
+        (body.front() != '\'' && body.front() != '"'))
+      return fail("pickle.malformed", "STRING argument is not a quoted string");
+    body = body.substr(1, body.size() - 2);
   }
-  if (node->complete) {
-    const bool ok = encoding == Encoding::string_escape
-                        ? decode_string_escape(body, node->text)
-                        : decode_raw_unicode_escape(body, node->text);
-    if (!ok) return fail("pickle.malformed", "invalid escape sequence in a text string");
-  } else {
-    node->text = std::string(body);  // preview, undecoded
-  }
-  out = Value{Kind::str, static_cast<int64_t>(node->length), std::move(node)};
+  auto node = std::make_shared<PayloadNode>();
+  const bool ok = encoding == Encoding::string_escape ? decode_string_escape(body, node->text)
+                                                      : decode_raw_unicode_escape(body, node->text);
+  if (!ok) return fail("pickle.malformed", "invalid escape sequence in a text string");
+  out = Value{Kind::str, 0, std::move(node)};
   return true;
 }
 
-bool PickleWalker::Impl::payload_text(const PayloadNode& p, std::string& out, uint64_t cap) const {
-  if (p.complete) {
-    out = p.text;
+bool PickleWalker::Impl::payload_text(const Value& v, std::string& out, uint64_t cap) const {
+  if (v.kind != Kind::str && v.kind != Kind::bytes) return false;
+  if (v.node) {
+    out = static_cast<const PayloadNode&>(*v.node).text;
     return true;
   }
-  if (p.length > cap) return false;
-  auto raw = m_bytes.read_string(p.offset, static_cast<size_t>(p.length));
-  if (!raw || raw->size() != p.length) return false;
-  switch (p.encoding) {
+  if (v.length > cap) return false;
+  auto raw = m_bytes.read_string(static_cast<uint64_t>(v.integer), static_cast<size_t>(v.length));
+  if (!raw || raw->size() != v.length) return false;
+  switch (v.encoding) {
     case Encoding::raw:
       out = std::move(*raw);
       return true;
@@ -800,6 +793,13 @@ bool PickleWalker::Impl::payload_text(const PayloadNode& p, std::string& out, ui
       return decode_raw_unicode_escape(*raw, out);
   }
   return false;
+}
+
+// The text of a short str value (keys, dtype codes, storage keys); "" otherwise.
+std::string PickleWalker::Impl::short_text(const Value& v) const {
+  std::string out;
+  if (v.kind != Kind::str || !payload_text(v, out, k_max_import_name)) out.clear();
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -892,10 +892,14 @@ void PickleWalker::Impl::describe_into(const Value& v, int depth, std::string& o
     }
     case Kind::str:
     case Kind::bytes: {
-      const auto& p = as<PayloadNode>(v);
       if (v.kind == Kind::bytes) out += 'b';
-      out += repr_text(p.text, '\'', 48);
-      if (!p.complete) out += "<" + std::to_string(p.length) + " bytes>";
+      if (v.node) {
+        out += repr_text(static_cast<const PayloadNode&>(*v.node).text, '\'', 48);
+      } else {
+        auto head = m_bytes.read_string(static_cast<uint64_t>(v.integer), 24);
+        out += repr_text(head ? *head : std::string(), '\'', 24);
+        out += "<" + std::to_string(v.length) + " bytes>";
+      }
       return;
     }
     case Kind::global:
@@ -1029,9 +1033,8 @@ void PickleWalker::Impl::check_conditional(const GlobalNode& g, const Value& arg
   };
   if (g.module == "_codecs") {
     const Value* a1 = arg(args, 1);
-    const bool ok =
-        a0 && a0->kind == Kind::str && a1 && a1->kind == Kind::str &&
-        (as<PayloadNode>(*a1).text == "latin1" || as<PayloadNode>(*a1).text == "latin-1");
+    const bool ok = a0 && a0->kind == Kind::str && a1 && a1->kind == Kind::str &&
+                    (short_text(*a1) == "latin1" || short_text(*a1) == "latin-1");
     if (!ok) flag("is not the (str, 'latin1') form protocol-2 pickles use for bytes");
   } else if (g.module == "copyreg") {
     const Value* a1 = arg(args, 1);
@@ -1049,11 +1052,10 @@ void PickleWalker::Impl::check_conditional(const GlobalNode& g, const Value& arg
 }
 
 bool PickleWalker::Impl::resolve_bytes(const Value& v, std::string& out, int depth) {
-  if (depth > k_max_decode_depth || !v.node) return false;
+  if (depth > k_max_decode_depth) return false;
   const uint64_t cap = m_ctx ? m_ctx->limits().max_expanded_member : 0;
-  if (v.kind == Kind::str || v.kind == Kind::bytes)
-    return payload_text(as<PayloadNode>(v), out, cap);
-  if (v.kind != Kind::call) return false;
+  if (v.kind == Kind::str || v.kind == Kind::bytes) return payload_text(v, out, cap);
+  if (v.kind != Kind::call || !v.node) return false;
   const auto& call = as<CallNode>(v);
   if (call.callable.kind != Kind::global) return false;
   const auto& g = as<GlobalNode>(call.callable);
@@ -1103,8 +1105,10 @@ void PickleWalker::Impl::follow_loader(std::string_view label, const GlobalNode&
              g.qualified());
     return;
   }
-  if (a0->node && !m_s.followed.insert(a0->node.get()).second)
-    return;  // same bytes, already scanned
+  // The same bytes (one memo entry called again, or one payload offset) are scanned once.
+  const uint64_t identity = a0->node ? reinterpret_cast<uintptr_t>(a0->node.get())
+                                     : (uint64_t{1} << 63) | static_cast<uint64_t>(a0->integer);
+  if (!m_s.followed.insert(identity).second) return;
   if (++m_nested_follows > k_max_nested_follows) {
     report_once("pickle.limit", Severity::medium, m_s.op_offset,
                 "more than " + std::to_string(k_max_nested_follows) +
@@ -1201,14 +1205,13 @@ void PickleWalker::Impl::record_persistent(const Value& pid) {
   ++m_persistent_ids;
   if (pid.kind != Kind::tuple) return;
   const auto& t = as<ContainerNode>(pid);
-  if (t.items.size() < 5 || t.items[0].kind != Kind::str ||
-      as<PayloadNode>(t.items[0]).text != "storage")
+  if (t.items.size() < 5 || t.items[0].kind != Kind::str || short_text(t.items[0]) != "storage")
     return;
   PickleStorageRef ref;
   ref.offset = m_s.op_offset;
   if (t.items[1].kind == Kind::global) ref.type = as<GlobalNode>(t.items[1]).qualified();
-  if (t.items[2].kind == Kind::str) ref.key = as<PayloadNode>(t.items[2]).text;
-  if (t.items[3].kind == Kind::str) ref.location = as<PayloadNode>(t.items[3]).text;
+  ref.key = short_text(t.items[2]);
+  ref.location = short_text(t.items[3]);
   if (t.items[4].kind == Kind::integer && t.items[4].integer >= 0)
     ref.numel = static_cast<uint64_t>(t.items[4].integer);
   if (m_storages.size() < 10'000'000) m_storages.push_back(std::move(ref));
@@ -1230,7 +1233,7 @@ bool PickleWalker::Impl::prepare_joblib_array(const CallNode& wrapper) {
   const Value* align = nullptr;
   for (size_t i = 0; i + 1 < d.items.size(); i += 2) {
     if (d.items[i].kind != Kind::str) continue;
-    const std::string& key = as<PayloadNode>(d.items[i]).text;
+    const std::string key = short_text(d.items[i]);
     if (key == "shape") shape = &d.items[i + 1];
     if (key == "dtype") dtype = &d.items[i + 1];
     if (key == "numpy_array_alignment_bytes") align = &d.items[i + 1];
@@ -1257,7 +1260,7 @@ bool PickleWalker::Impl::prepare_joblib_array(const CallNode& wrapper) {
   const Value* descr = arg(dcall.args, 0);
   if (!descr || descr->kind != Kind::str)
     return fail("pickle.joblib.bad_wrapper", "a joblib array dtype has no type string");
-  array.dtype = as<PayloadNode>(*descr).text;
+  array.dtype = short_text(*descr);
   std::string_view code = array.dtype;
   if (!code.empty() && (code[0] == '<' || code[0] == '>' || code[0] == '|' || code[0] == '='))
     code.remove_prefix(1);
@@ -1393,8 +1396,7 @@ bool PickleWalker::Impl::op(uint8_t code) {
       m_s.result.result_is_dict = v.kind == Kind::dict;
       if (v.kind == Kind::list || v.kind == Kind::tuple) {
         for (const auto& item : as<ContainerNode>(v).items)
-          if (item.kind == Kind::str)
-            m_s.result.result_strings.push_back(as<PayloadNode>(item).text);
+          if (item.kind == Kind::str) m_s.result.result_strings.push_back(short_text(item));
         m_s.result.result_count = as<ContainerNode>(v).count;
         m_s.result.result_is_sequence = true;
       }
@@ -1548,7 +1550,7 @@ bool PickleWalker::Impl::op(uint8_t code) {
           code == 'T' || code == 'U' || code == 'X' || code == 0x8c || code == 0x8d;
       Value v;
       if (!read_payload(n, Encoding::raw, is_text ? Kind::str : Kind::bytes, v)) return false;
-      if ((code == 'T' || code == 'U') && as<PayloadNode>(v).complete) {
+      if ((code == 'T' || code == 'U') && v.node) {
         // 8-bit strings: bytes taken as latin-1 text.
         auto& p = as<PayloadNode>(v);
         std::string utf8;
@@ -1670,11 +1672,12 @@ bool PickleWalker::Impl::op(uint8_t code) {
     case 0x93: {  // STACK_GLOBAL: both operands must be str objects
       Value name, module;
       if (!pop(name) || !pop(module)) return false;
+      std::string module_text, name_text;
       const bool ok = module.kind == Kind::str && name.kind == Kind::str &&
-                      as<PayloadNode>(module).complete && as<PayloadNode>(name).complete;
+                      payload_text(module, module_text, k_max_import_name) &&
+                      payload_text(name, name_text, k_max_import_name);
       if (ok)
-        return push(
-            make_global(as<PayloadNode>(module).text, as<PayloadNode>(name).text, "STACK_GLOBAL"));
+        return push(make_global(std::move(module_text), std::move(name_text), "STACK_GLOBAL"));
       saw_code();
       const std::string what = describe(module) + ", " + describe(name);
       report("pickle.import.unresolved", Severity::high, m_s.op_offset,

@@ -139,6 +139,19 @@ std::vector<Case> evasion_cases() {
        proto(3) + global("pickle", "loads") + global("zlib", "decompress") +
            bb(zlib_compress(inner)) + k_tuple1 + "R" + k_tuple1 + "R.",
        "pickle.call.denied", "os.system", Severity::critical},
+      // Payloads longer than the in-memory threshold are re-read from the source.
+      {"pickle_loads_long_payload",
+       proto(3) + global("pickle", "loads") +
+           bb(proto(2) + std::string(300, 'N') + global("os", "system") + bu("id") + k_tuple1 +
+              "R.") +
+           k_tuple1 + "R.",
+       "pickle.call.denied", "os.system", Severity::critical},
+      {"stack_global_long_name",
+       proto(4) + su("os") + bu(std::string(150, 'x')) + "0" + bu("system") + k_stack_global + ".",
+       "pickle.import.denied", "os.system", Severity::critical},
+      {"stack_global_long_dotted_name",
+       proto(4) + su("tempfile") + bu(std::string(150, 'a') + "._os.system") + k_stack_global + ".",
+       "pickle.import.denied", "", Severity::critical},
       {"load_from_bytes_not_literal",
        proto(2) + global("torch.storage", "_load_from_bytes") + "N" + k_tuple1 + "R.",
        "pickle.nested_loader", "torch.storage._load_from_bytes", Severity::high},
