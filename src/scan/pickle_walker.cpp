@@ -593,9 +593,30 @@ class PickleWalker::Impl {
 
   // --- reading ------------------------------------------------------------
   bool read_u8(uint8_t& v) { return m_reader.read_u8(v) || truncated("an opcode argument"); }
-  bool read_u16(uint16_t& v) { return m_reader.read_u16le(v) || truncated("an opcode argument"); }
-  bool read_u32(uint32_t& v) { return m_reader.read_u32le(v) || truncated("an opcode argument"); }
-  bool read_u64(uint64_t& v) { return m_reader.read_u64le(v) || truncated("an opcode argument"); }
+  // Fixed-width little-endian arguments, read with one buffered copy rather
+  // than byte by byte (the hot path of float and length opcodes).
+  bool read_le(int n, uint64_t& v) {
+    m_scratch.clear();
+    if (!m_reader.read_bytes(static_cast<uint64_t>(n), m_scratch))
+      return truncated("an opcode argument");
+    v = 0;
+    for (int i = n - 1; i >= 0; --i)
+      v = (v << 8) | static_cast<unsigned char>(m_scratch[static_cast<size_t>(i)]);
+    return true;
+  }
+  bool read_u16(uint16_t& v) {
+    uint64_t u = 0;
+    if (!read_le(2, u)) return false;
+    v = static_cast<uint16_t>(u);
+    return true;
+  }
+  bool read_u32(uint32_t& v) {
+    uint64_t u = 0;
+    if (!read_le(4, u)) return false;
+    v = static_cast<uint32_t>(u);
+    return true;
+  }
+  bool read_u64(uint64_t& v) { return read_le(8, v); }
   bool read_i32(int32_t& v) {
     uint32_t u = 0;
     if (!read_u32(u)) return false;
@@ -672,6 +693,7 @@ class PickleWalker::Impl {
   ScanContext* m_ctx;
   const util::ByteSource& m_bytes;
   util::StreamReader m_reader;
+  std::string m_scratch;
   uint64_t m_limits_stack = 0;
   uint64_t m_limits_memo = 0;
 
