@@ -2,8 +2,6 @@
 #include "scan/pending.hpp"
 
 namespace hfaudit::scan {
-void scan_zip(ScanContext& ctx, const util::ByteSource&) { report_unsupported(ctx, "zip archives"); }
-Format classify_zip(const util::ByteSource&) { return Format::zip; }
 void scan_tar(ScanContext& ctx, const util::ByteSource&) { report_unsupported(ctx, "tar archives"); }
 Format classify_tar(const util::ByteSource&) { return Format::tar; }
 void scan_compressed(ScanContext& ctx, const util::ByteSource&) {
