@@ -7,5 +7,4 @@ Format classify_tar(const util::ByteSource&) { return Format::tar; }
 void scan_compressed(ScanContext& ctx, const util::ByteSource&) {
   report_unsupported(ctx, "compressed streams");
 }
-void scan_npy(ScanContext& ctx, const util::ByteSource&) { report_unsupported(ctx, "npy arrays"); }
 }  // namespace hfaudit::scan
