@@ -4,7 +4,4 @@
 namespace hfaudit::scan {
 void scan_tar(ScanContext& ctx, const util::ByteSource&) { report_unsupported(ctx, "tar archives"); }
 Format classify_tar(const util::ByteSource&) { return Format::tar; }
-void scan_compressed(ScanContext& ctx, const util::ByteSource&) {
-  report_unsupported(ctx, "compressed streams");
-}
 }  // namespace hfaudit::scan
