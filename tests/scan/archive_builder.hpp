@@ -316,6 +316,11 @@ class ZipBuilder {
 // ---- tar -------------------------------------------------------------------
 
 struct TarMember {
+  TarMember(std::string name_, std::string data_, char type_ = '0', std::string linkname_ = {})
+      : name(std::move(name_)),
+        data(std::move(data_)),
+        type(type_),
+        linkname(std::move(linkname_)) {}
   std::string name;
   std::string data;
   char type = '0';
