@@ -311,6 +311,13 @@ bool ZipScan::check_torch_metadata(const ZipEntry& entry, std::string_view rel) 
   if (entry.method == k_method_stored && entry.compressed_size <= k_max_metadata_bytes) {
     auto r = m_bytes.read_string(entry.data_offset, static_cast<size_t>(entry.compressed_size));
     if (r) text = std::move(*r);
+  } else if (entry.method == k_method_deflate &&
+             entry.compressed_size <= 4 * k_max_metadata_bytes) {
+    // Python's zipfile deflates these when the whole archive is deflated.
+    const auto status =
+        inflate_member(m_bytes, entry.data_offset, entry.compressed_size, k_max_metadata_bytes + 1,
+                       text, [](uint64_t) { return true; });
+    if (status != InflateStatus::complete) text.assign(1, '\xff');
   } else {
     text.assign(1, '\xff');  // unreadable cheaply: fall through to a full scan
   }
