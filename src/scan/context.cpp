@@ -141,7 +141,12 @@ void ScanContext::scan_object(const util::ByteSource& bytes, std::string member_
   m_frames.push_back(Frame{m_report.objects.size() - 1, std::move(name)});
   if (m_frames.size() == 1) m_report.format = format;
 
-  if (as && *as != sniffed && !(*as == Format::keras_config && sniffed == Format::json)) {
+  // A forced role that the content contradicts is itself a finding, except
+  // where the role refines the sniffed format: a Keras config is JSON, and a
+  // pickle/zip polyglot is handed to the zip scanner on purpose.
+  const bool refines = as && ((*as == Format::keras_config && sniffed == Format::json) ||
+                              (*as == Format::zip && sniffed == Format::pickle));
+  if (as && *as != sniffed && !refines) {
     report("format.content_mismatch", is_pickle_family(sniffed) ? Severity::high : Severity::medium,
            0,
            "this member's role requires " + std::string(to_string(*as)) + " but its content is " +

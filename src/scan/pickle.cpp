@@ -58,8 +58,12 @@ void scan_pickle(ScanContext& ctx, const util::ByteSource& bytes) {
                  "a zip archive follows the pickle: the file is a pickle/zip polyglot that "
                  "different loaders read differently",
                  "zip");
-      ctx.scan_nested(util::SliceSource(bytes, pos, size - pos),
-                      "@" + std::to_string(pos) + ":zip");
+      // The whole object goes to the zip scanner, not a slice from `pos`: the
+      // archive's offsets may count from the start of the file (zipfile in
+      // append mode writes them so) or from the archive (plain concatenation),
+      // and the zip walker resolves both only when it sees the whole file. It
+      // reports the pickle in front as prefix data and scans just that prefix.
+      ctx.scan_nested(bytes, "@" + std::to_string(pos) + ":zip", Format::zip);
       break;
     }
     if (!first) walker.begin_tentative();

@@ -573,7 +573,16 @@ bool is_allowed(std::string_view module, std::string_view name) {
     return true;
   // torch.cuda.<X>Storage: the same dtype tags, written by checkpoints saved
   // from GPU tensors with the legacy serializer.
-  return is_storage_class(module, name);
+  if (is_storage_class(module, name)) return true;
+  // torch.<X>Tensor: the legacy tensor type tags the PyTorch 0.1 tar format
+  // records per tensor (the `tensors` member); a dtype name, like the storages.
+  constexpr std::string_view k_tensor_suffix = "Tensor";
+  if (name.size() > k_tensor_suffix.size() && name.ends_with(k_tensor_suffix)) {
+    const std::string storage =
+        std::string(name.substr(0, name.size() - k_tensor_suffix.size())) + "Storage";
+    return !storage.starts_with("Q") && is_storage_class(module, storage);
+  }
+  return false;
 }
 
 }  // namespace

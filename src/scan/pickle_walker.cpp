@@ -35,6 +35,10 @@ constexpr int k_max_decode_depth = 8;
 constexpr int k_max_nested_follows = 64;
 constexpr size_t k_max_call_reports = 100;
 constexpr size_t k_max_summary_entries = 100;
+// Shared references are cheap to load but explode for anything that walks the
+// object (repr, deepcopy, json): a graph that would expand to this many
+// elements is the "billion laughs" shape, not a checkpoint.
+constexpr uint64_t k_amplification_limit = 100'000'000;
 
 enum class Kind : uint8_t {
   absent,  // empty memo slot
@@ -106,7 +110,8 @@ struct CallNode : Node {
 // tuple/list/dict/set/frozenset. Dict items are flattened key, value pairs.
 struct ContainerNode : Node {
   std::vector<Value> items;
-  uint64_t count = 0;  // elements (pairs for dicts), kept or not
+  uint64_t count = 0;     // elements (pairs for dicts), kept or not
+  uint64_t expanded = 0;  // elements if every shared reference were copied (saturating)
   bool in_arena = false;
 };
 
@@ -670,6 +675,9 @@ class PickleWalker::Impl {
   // --- values ---------------------------------------------------------------
   Value make_container(Kind kind, size_t begin, size_t end, bool pairs);
   void container_add(ContainerNode& node, const NodePtr& holder, const Value& v);
+  // Adds the expanded size of stack items [begin, end) to `node`; reports the
+  // billion-laughs shape once when it grows past k_amplification_limit.
+  void add_expansion(ContainerNode& node, size_t begin, size_t end);
   Value make_global(std::string module, std::string name, const char* how);
   Value make_call(const Value& callable, Value args, uint8_t op);
   void mutate(const Value& target, size_t begin, size_t end, uint8_t op);
@@ -870,7 +878,25 @@ Value PickleWalker::Impl::make_container(Kind kind, size_t begin, size_t end, bo
       std::min(n, pairs ? m_s.options.max_kept_items * 2 : m_s.options.max_kept_items);
   node->items.assign(m_s.stack.begin() + static_cast<std::ptrdiff_t>(begin),
                      m_s.stack.begin() + static_cast<std::ptrdiff_t>(begin + keep));
+  add_expansion(*node, begin, end);
   return Value{kind, 0, std::move(node)};
+}
+
+void PickleWalker::Impl::add_expansion(ContainerNode& node, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    const Value& item = m_s.stack[i];
+    uint64_t size = 1;
+    if (is_container(item.kind) && item.node)
+      size += std::min(as<ContainerNode>(item).expanded, k_amplification_limit);
+    node.expanded = std::min(node.expanded + size, k_amplification_limit * 16);
+  }
+  if (node.expanded > k_amplification_limit)
+    report_once("pickle.amplification", Severity::medium, m_s.op_offset,
+                "shared references would expand to more than " +
+                    std::to_string(k_amplification_limit) +
+                    " elements (the billion-laughs shape): harmless to load, but it exhausts "
+                    "memory in anything that copies or prints the object",
+                "amplification");
 }
 
 void PickleWalker::Impl::container_add(ContainerNode& node, const NodePtr& holder, const Value& v) {
@@ -1200,6 +1226,7 @@ void PickleWalker::Impl::mutate(const Value& target, size_t begin, size_t end, u
     auto& c = as<ContainerNode>(target);
     const bool pairs = target.kind == Kind::dict;
     c.count += pairs ? (end - begin) / 2 : end - begin;
+    add_expansion(c, begin, end);
     for (size_t i = begin; i < end && c.items.size() < m_s.options.max_kept_items * 2; ++i)
       container_add(c, target.node, m_s.stack[i]);
     return;

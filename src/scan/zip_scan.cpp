@@ -188,7 +188,9 @@ void ZipScan::report_layout_edges() {
   }
   if (m_dir.archive_end < m_bytes.size()) {
     const uint64_t n = m_bytes.size() - m_dir.archive_end;
-    report("zip.trailing_data", Severity::low, m_dir.archive_end,
+    // Writers put nothing after the end record; bytes there are room for a
+    // second file that another reader sees (polyglots), so they fail by default.
+    report("zip.trailing_data", Severity::medium, m_dir.archive_end,
            std::to_string(n) + " bytes follow the end-of-central-directory record", "<trailing>");
     m_ctx.scan_nested(util::SliceSource(m_bytes, m_dir.archive_end, n), "<trailing>");
   }

@@ -137,6 +137,27 @@ class ScanCliTest(ScratchTestCase):
         rules = [x["rule"] for x in doc["files"][0]["findings"]]
         self.assertIn("format.extension_mismatch", rules)
 
+    def _onnx_with_external(self, make_weights):
+        src = os.path.join(os.environ.get("HFAUDIT_SOURCE_DIR", "."), "fixtures", "scan",
+                           "corpus", "onnx", "external_ok", "model.onnx")
+        with open(src, "rb") as f:
+            model = self.write("m/model.onnx", f.read())
+        make_weights(os.path.join(self.scratch, "m", "weights.bin"))
+        doc = json.loads(run("scan", "--json", model).stdout)
+        return {x["rule"]: x for x in doc["files"][0]["findings"]}
+
+    def test_onnx_external_data_through_a_symlink_out_of_the_directory_is_critical(self):
+        findings = self._onnx_with_external(lambda p: os.symlink("/etc/hostname", p))
+        self.assertEqual(findings["onnx.external_data_escape"]["severity"], "critical")
+
+    def test_onnx_external_data_inside_the_directory_is_clean(self):
+        findings = self._onnx_with_external(lambda p: open(p, "wb").write(b"\0" * 16))
+        self.assertFalse([r for r, x in findings.items() if x["severity"] not in ("info", "low")])
+
+    def test_onnx_external_data_shorter_than_the_tensor_is_a_finding(self):
+        findings = self._onnx_with_external(lambda p: open(p, "wb").write(b"\0" * 4))
+        self.assertEqual(findings["onnx.external_data_range"]["severity"], "medium")
+
     def test_text_and_json_are_reported_not_silently_clean(self):
         cfg = self.write("config.json", '{"model_type": "bert"}')
         doc = json.loads(run("scan", "--json", "-v", cfg).stdout)
