@@ -1,0 +1,34 @@
+"""Every scanner rule id used in the sources is documented in docs/scan.md."""
+import glob
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from clitest import SOURCE_DIR  # noqa: E402
+
+PREFIXES = ("pickle|pytorch_legacy|pytorch|zip|tar|npy|compressed|container|safetensors|gguf|"
+            "template|onnx|keras|hdf5|format|json|code|scan")
+# A rule id is the first string argument of a report call: `("rule"` or `, "rule"`.
+RULE = re.compile(r'[(,]\s*"((?:' + PREFIXES + r')\.[a-z0-9_.]+)"')
+NOT_RULES = {"pickle.load", "pickle.loads"}  # loader names in the pickle rule tables
+
+
+class DocsTest(unittest.TestCase):
+    def test_every_rule_is_documented(self):
+        rules = set()
+        for path in glob.glob(os.path.join(SOURCE_DIR, "src", "scan", "*.cpp")):
+            with open(path) as f:
+                rules.update(RULE.findall(f.read()))
+        rules -= NOT_RULES
+        self.assertGreater(len(rules), 100)
+        with open(os.path.join(SOURCE_DIR, "docs", "scan.md")) as f:
+            doc = f.read()
+        missing = sorted(r for r in rules
+                         if f"`{r}`" not in doc and f"`{r.split('.', 1)[1]}`" not in doc)
+        self.assertEqual(missing, [], "rules missing from docs/scan.md")
+
+
+if __name__ == "__main__":
+    unittest.main()
