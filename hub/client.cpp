@@ -449,6 +449,24 @@ HubResult<Refs> HubClient::refs(const RepoId& repo, IncludePrs include_prs) cons
   return parse_refs(response.body);
 }
 
+HubResult<AuthorKind> HubClient::author_kind(std::string_view owner) const {
+  if (m_options.offline == Offline::yes) return offline_error("the owner of " + std::string(owner));
+  const Session session(m_options, *m_transport);
+  const auto context = session.context(nullptr, {}, {}, RequestTarget::listing);
+  for (const auto& [kind, collection] : {std::pair{AuthorKind::organization, "organizations"},
+                                         std::pair{AuthorKind::user, "users"}}) {
+    const std::string url = m_options.endpoint + "/api/" + collection + "/" +
+                            encode_component(owner) + "/overview";
+    auto response = session.api_call(session.api_request(HttpMethod::get, url), context);
+    if (response) return kind;
+    const HubError& error = response.error();
+    // 404 (or a 401 RepoNotFound-style answer) only says "not this kind of owner".
+    if (error.status != 404 && error.kind != HubErrorKind::repo_not_found_or_no_access)
+      return error;
+  }
+  return AuthorKind::unknown;
+}
+
 HubResult<std::size_t> HubClient::list_models(
     const ListModelsQuery& query,
     const std::function<PageAction(std::vector<ModelListItem>&&)>& on_page) const {

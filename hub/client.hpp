@@ -63,6 +63,7 @@ struct HubOptions {
 };
 
 enum class Blobs { no, yes };
+enum class AuthorKind { organization, user, unknown };
 enum class SecurityStatus { no, yes };
 
 struct ModelInfoQuery {
@@ -167,6 +168,13 @@ class HubClient {
       const ListModelsQuery& query,
       const std::function<PageAction(std::vector<ModelListItem>&&)>& on_page) const;
   HubResult<std::vector<ModelListItem>> list_models(const ListModelsQuery& query) const;
+
+  // Whether a repository owner is an organisation or a user account, from
+  // GET /api/organizations/{owner}/overview, then /api/users/{owner}/overview (the calls
+  // huggingface_hub's get_organization_overview / get_user_overview make; not in the
+  // recorded reference, so an owner neither answers for is `unknown`, not an error).
+  // Failure: rate_limited, server_error, network, offline, invalid_token.
+  HubResult<AuthorKind> author_kind(std::string_view owner) const;
 
   // The 40-hex commit a revision (branch, tag, short sha, refs/pr/N) points to, from model
   // info's `sha` (one light request with expand=sha). A full commit id is returned as is

@@ -4,6 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.hpp"
 
@@ -43,7 +46,10 @@ int run(int argc, char** argv) {
   app.add_flag("-q,--quiet", output.quiet, "No progress display")->configurable(false);
   app.add_flag("-v,--verbose", output.verbose, "More detail (info findings, per-object facts)");
 
-  CommandRunner scan = add_scan_command(app, output);
+  const std::vector<std::pair<std::string, CommandRunner>> commands = {
+      {"scan", add_scan_command(app, output)},
+      {"info", add_info_command(app, output)},
+  };
 
   try {
     app.parse(argc, argv);
@@ -61,7 +67,8 @@ int run(int argc, char** argv) {
   }
 
   try {
-    if (app.got_subcommand("scan")) return static_cast<int>(scan());
+    for (const auto& [name, runner] : commands)
+      if (app.got_subcommand(name)) return static_cast<int>(runner());
   } catch (const std::exception& e) {
     // Only "abort this command" reaches here; expected failures are values.
     print_error("internal error", "", e.what(), "please report this with the command line used");

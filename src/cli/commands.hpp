@@ -12,5 +12,6 @@ namespace hfaudit::cli {
 using CommandRunner = std::function<ExitCode()>;
 
 CommandRunner add_scan_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_info_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli

@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "report/text_style.hpp"
+
 namespace hfaudit::report {
 
 namespace {
@@ -12,38 +14,6 @@ namespace {
 using scan::Severity;
 
 constexpr const char* k_information_uri = "https://github.com/hfaudit/hfaudit";
-
-std::string human_size(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  size_t unit = 0;
-  while (value >= 1024 && unit + 1 < std::size(units)) {
-    value /= 1024;
-    ++unit;
-  }
-  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
-}
-
-std::string paint(const ScanRenderOptions& options, std::string_view ansi, std::string_view text) {
-  if (!options.color) return std::string(text);
-  return fmt::format("\x1b[{}m{}\x1b[0m", ansi, text);
-}
-
-std::string_view severity_colour(Severity s) {
-  switch (s) {
-    case Severity::critical:
-      return "1;31";
-    case Severity::high:
-      return "31";
-    case Severity::medium:
-      return "33";
-    case Severity::low:
-      return "36";
-    case Severity::info:
-      return "2";
-  }
-  return "0";
-}
 
 nlohmann::json finding_json(const scan::Finding& f) {
   return {{"rule", f.rule},      {"severity", scan::to_string(f.severity)},
@@ -83,6 +53,7 @@ bool file_fails(const scan::FileReport& file, Severity fail_on) {
 }
 
 std::string render_scan_text(const scan::ScanResult& result, const ScanRenderOptions& options) {
+  const TextStyle style{options.color};
   std::string out;
   size_t failing = 0;
   std::map<Severity, size_t> by_severity;
@@ -92,10 +63,9 @@ std::string render_scan_text(const scan::ScanResult& result, const ScanRenderOpt
     const auto worst = file.max_severity();
     std::string verdict;
     if (fails)
-      verdict = paint(options, severity_colour(*worst),
-                      fmt::format("FAIL ({})", scan::to_string(*worst)));
+      verdict = style.severity(*worst, fmt::format("FAIL ({})", scan::to_string(*worst)));
     else
-      verdict = paint(options, "32", "ok");
+      verdict = style.paint("32", "ok");
     out += fmt::format("{}  {}  {}  {}\n", file.path, scan::to_string(file.format),
                        human_size(file.size), verdict);
     for (const auto& f : file.findings) {
@@ -104,7 +74,7 @@ std::string render_scan_text(const scan::ScanResult& result, const ScanRenderOpt
       const std::string where = f.member.empty() ? fmt::format("@{}", f.offset)
                                                  : fmt::format("{} @{}", f.member, f.offset);
       out += fmt::format("  {:<8} {:<28} {}  {}{}\n",
-                         paint(options, severity_colour(f.severity), scan::to_string(f.severity)),
+                         style.severity(f.severity, scan::to_string(f.severity)),
                          f.rule, where, f.message,
                          f.subject.empty() ? "" : fmt::format(" [{}]", f.subject));
     }

@@ -1,0 +1,21 @@
+// The `info` use case: everything the Hub says about a repository at a
+// revision, turned into trust signals and risk factors. Three requests (model
+// info, the recursive tree with the Hub's scan statuses, the owner's kind); the
+// last two run in parallel. No weights are downloaded.
+#pragma once
+
+#include <cstdint>
+
+#include "hub/client.hpp"
+#include "hub/repo_ref.hpp"
+#include "trust/trust.hpp"
+
+namespace hfaudit::app {
+
+// Success: the report, pinned to the commit the revision resolved to.
+// Failure: the Hub error (not found or no access, gated, revision not found,
+// rate limited, network, offline...), already explained and redacted.
+hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,
+                                               const hub::RepoRef& ref, int64_t now_unix);
+
+}  // namespace hfaudit::app

@@ -1,0 +1,35 @@
+#include "cli/hub_setup.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include "hub/http.hpp"
+
+namespace hfaudit::cli {
+
+std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbose) {
+  hub::HubOptions options;
+  options.endpoint = env.endpoint;
+  options.token = env.token;
+  options.offline = env.offline ? hub::Offline::yes : hub::Offline::no;
+  options.etag_timeout = env.etag_timeout;
+  options.download_timeout = env.download_timeout;
+  if (verbose)
+    options.log = [](std::string_view line) {
+      std::fputs(("hfaudit: debug: " + std::string(line) + "\n").c_str(), stderr);
+    };
+  auto client = hub::HubClient::create(std::move(options), hub::make_curl_transport());
+  if (!client) {
+    print_error("cannot use HF_ENDPOINT", env.endpoint, client.error().message,
+                "set HF_ENDPOINT to the Hub's base URL, e.g. https://huggingface.co");
+    return std::nullopt;
+  }
+  return std::move(*client);
+}
+
+ExitCode report_hub_error(std::string_view what, std::string_view repo, const hub::HubError& error) {
+  print_error(what, repo, error.describe(), error.hint);
+  return ExitCode::hub;
+}
+
+}  // namespace hfaudit::cli
