@@ -60,7 +60,7 @@ inline Error make_error(ErrorCode code, std::string message) {
 
 // Propagates an error from an expression returning Result<T>; evaluates to the value.
 #define HFAUDIT_TRY(expr)                                         \
-  ({                                                              \
+  __extension__({                                                 \
     auto hfaudit_try_result_ = (expr);                            \
     if (!hfaudit_try_result_) return hfaudit_try_result_.error(); \
     std::move(hfaudit_try_result_).value();                       \
