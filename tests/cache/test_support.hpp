@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/results_collector.hpp>
@@ -87,6 +88,15 @@ inline void flip_byte(const std::string& path, size_t offset) {
   f.put(static_cast<char>(c ^ 0x01));
   f.close();
   ::chmod(path.c_str(), 0444);
+}
+
+// Runs tests/cache/check_hf_layout.py on a huggingface_hub cache directory;
+// returns its exit status (0: every layout rule holds).
+inline int check_hf_layout(const std::string& cache_dir) {
+  const std::string command = std::string("python3 ") + HFAUDIT_SOURCE_DIR +
+                              "/tests/cache/check_hf_layout.py '" + cache_dir + "'";
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 }  // namespace hfaudit::cache::test
