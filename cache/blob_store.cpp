@@ -17,8 +17,8 @@ namespace hfaudit::cache {
 
 namespace {
 
-using util::ErrorCode;
 using util::errno_error;
+using util::ErrorCode;
 using util::make_error;
 using util::Result;
 using util::Status;
@@ -28,7 +28,9 @@ using util::UniqueFd;
 constexpr size_t k_io_buffer_size = 1 << 16;
 constexpr mode_t k_blob_mode = 0444;
 
-std::string kind_name(ExpectedHash kind) { return kind == ExpectedHash::sha256 ? "sha256" : "gitsha1"; }
+std::string kind_name(ExpectedHash kind) {
+  return kind == ExpectedHash::sha256 ? "sha256" : "gitsha1";
+}
 
 size_t digest_length(ExpectedHash kind) {
   return kind == ExpectedHash::sha256 ? util::k_sha256_hex_length : util::k_sha1_hex_length;
@@ -53,7 +55,8 @@ Status pwrite_all(int fd, const char* data, size_t size, uint64_t offset, const 
 Result<bool> rename_no_replace(const std::string& from, const std::string& to) {
   if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
   if (errno == EEXIST) return false;
-  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return errno_error(to, "rename", errno);
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    return errno_error(to, "rename", errno);
   // File systems without RENAME_NOREPLACE: link() also refuses to replace.
   if (::link(from.c_str(), to.c_str()) != 0) {
     if (errno == EEXIST) return false;
@@ -63,7 +66,9 @@ Result<bool> rename_no_replace(const std::string& from, const std::string& to) {
   return true;
 }
 
-bool is_blob_name(std::string_view name) { return util::is_lower_hex(name, util::k_sha256_hex_length); }
+bool is_blob_name(std::string_view name) {
+  return util::is_lower_hex(name, util::k_sha256_hex_length);
+}
 
 }  // namespace
 
@@ -181,8 +186,8 @@ Status BlobWriter::write_at(uint64_t offset, const char* data, size_t size) {
     return make_error(ErrorCode::invalid_argument, m_partial_path + ": writer is closed");
   }
   if (offset > m_expected.size || size > m_expected.size - offset) {
-    return fail_integrity({"size", std::to_string(m_expected.size),
-                           "at least " + std::to_string(offset + size)});
+    return fail_integrity(
+        {"size", std::to_string(m_expected.size), "at least " + std::to_string(offset + size)});
   }
   if (size == 0 || offset + size <= m_frontier) return util::Ok{};
   if (offset < m_frontier) {
@@ -281,13 +286,15 @@ Result<BlobStore> BlobStore::open(const CacheOptions& options) {
 Result<std::unique_ptr<BlobWriter>> BlobStore::begin_write(const ExpectedBlob& expected,
                                                            WriterOptions options) const {
   if (!util::is_lower_hex(expected.digest, digest_length(expected.kind))) {
-    return make_error(ErrorCode::invalid_argument,
-                      "malformed expected " + kind_name(expected.kind) + ": '" + expected.digest + "'");
+    return make_error(
+        ErrorCode::invalid_argument,
+        "malformed expected " + kind_name(expected.kind) + ": '" + expected.digest + "'");
   }
   std::unique_ptr<BlobWriter> writer(new BlobWriter(m_layout, expected, options));
   HFAUDIT_TRY(writer->open_partial());
   struct stat st {};
-  if (::fstat(writer->m_fd.get(), &st) != 0) return errno_error(writer->m_partial_path, "fstat", errno);
+  if (::fstat(writer->m_fd.get(), &st) != 0)
+    return errno_error(writer->m_partial_path, "fstat", errno);
   uint64_t keep = 0;
   if (options.resume == Resume::yes && static_cast<uint64_t>(st.st_size) <= expected.size) {
     keep = static_cast<uint64_t>(st.st_size);
@@ -321,14 +328,16 @@ bool BlobStore::has_blob(std::string_view sha256) const {
 
 Result<std::unique_ptr<util::ByteSource>> BlobStore::open_blob(std::string_view sha256) const {
   if (!is_blob_name(sha256)) {
-    return make_error(ErrorCode::invalid_argument, "malformed sha256: '" + std::string(sha256) + "'");
+    return make_error(ErrorCode::invalid_argument,
+                      "malformed sha256: '" + std::string(sha256) + "'");
   }
   return util::open_file_source(blob_path(sha256));
 }
 
 Result<util::ContentDigests> BlobStore::rehash(std::string_view sha256, util::GitBlobId git) const {
   if (!is_blob_name(sha256)) {
-    return make_error(ErrorCode::invalid_argument, "malformed sha256: '" + std::string(sha256) + "'");
+    return make_error(ErrorCode::invalid_argument,
+                      "malformed sha256: '" + std::string(sha256) + "'");
   }
   return util::hash_file(blob_path(sha256), git);
 }
@@ -358,7 +367,8 @@ Result<std::string> BlobStore::quarantine(std::string_view sha256, std::string_v
 
 Status BlobStore::remove(std::string_view sha256) const {
   if (!is_blob_name(sha256)) {
-    return make_error(ErrorCode::invalid_argument, "malformed sha256: '" + std::string(sha256) + "'");
+    return make_error(ErrorCode::invalid_argument,
+                      "malformed sha256: '" + std::string(sha256) + "'");
   }
   if (::unlink(blob_path(sha256).c_str()) != 0 && errno != ENOENT) {
     return errno_error(blob_path(sha256), "remove", errno);
@@ -380,7 +390,8 @@ Result<std::vector<BlobEntry>> BlobStore::list() const {
     }
     const std::string name = it->path().filename().string();
     if (it.depth() != 2 || !is_blob_name(name) || !it->is_regular_file(ec)) continue;
-    if (name.compare(0, 2, it->path().parent_path().parent_path().filename().string()) != 0) continue;
+    if (name.compare(0, 2, it->path().parent_path().parent_path().filename().string()) != 0)
+      continue;
     out.push_back({name, static_cast<uint64_t>(it->file_size(ec))});
   }
   if (ec) return make_error(ErrorCode::io, m_layout.blobs_dir() + ": " + ec.message());

@@ -18,8 +18,8 @@ namespace hfaudit::cache {
 
 namespace {
 
-using util::ErrorCode;
 using util::errno_error;
+using util::ErrorCode;
 using util::make_error;
 using util::Ok;
 using util::Result;
@@ -46,7 +46,9 @@ bool is_etag(std::string_view etag) {
          util::is_lower_hex(etag, util::k_sha1_hex_length);
 }
 
-bool is_commit(std::string_view commit) { return util::is_lower_hex(commit, util::k_sha1_hex_length); }
+bool is_commit(std::string_view commit) {
+  return util::is_lower_hex(commit, util::k_sha1_hex_length);
+}
 
 bool valid_repo_segment(std::string_view s) {
   if (s.empty() || s == "." || s == ".." || s.size() > 96) return false;
@@ -120,8 +122,8 @@ Status copy_into(const std::string& source, int dirfd, const std::string& name,
                  const std::string& shown) {
   UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return errno_error(source, "open", errno);
-  UniqueFd out(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0444));
+  UniqueFd out(
+      ::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444));
   if (!out.valid()) return errno_error(shown, "create", errno);
   std::unique_ptr<char[]> buffer(new char[k_copy_buffer_size]);
   for (;;) {
@@ -174,7 +176,8 @@ Result<std::vector<std::string>> list_at(int dirfd, const std::string& shown) {
 using Visitor =
     std::function<Status(int, const std::string&, const std::string&, const struct stat&)>;
 
-Status walk_files(int dirfd, const std::string& rel, const std::string& shown, const Visitor& visit) {
+Status walk_files(int dirfd, const std::string& rel, const std::string& shown,
+                  const Visitor& visit) {
   for (const std::string& name : HFAUDIT_TRY(list_at(dirfd, shown))) {
     struct stat st {};
     if (!exists_at(dirfd, name, &st)) continue;
@@ -243,7 +246,9 @@ Result<std::string> HfView::repo_folder_name(RepoType type, std::string_view rep
   const auto parts = split_path(repo_id);
   bool ok = !parts.empty() && parts.size() <= 2 && repo_id.find("--") == std::string_view::npos;
   for (const auto& p : parts) ok = ok && valid_repo_segment(p);
-  if (!ok) return make_error(ErrorCode::invalid_argument, "invalid repo id: '" + std::string(repo_id) + "'");
+  if (!ok)
+    return make_error(ErrorCode::invalid_argument,
+                      "invalid repo id: '" + std::string(repo_id) + "'");
   std::string folder = type_prefix(type);
   for (const auto& p : parts) folder += "--" + p;
   return folder;
@@ -259,8 +264,10 @@ Result<std::string> HfView::snapshot_dir(RepoType type, std::string_view repo_id
 }
 
 Result<BlobPlacement> HfView::put_blob(RepoType type, std::string_view repo_id,
-                                       std::string_view etag, const std::string& source_path) const {
-  if (!is_etag(etag)) return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
+                                       std::string_view etag,
+                                       const std::string& source_path) const {
+  if (!is_etag(etag))
+    return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
   const std::string folder = HFAUDIT_TRY(repo_folder_name(type, repo_id));
   const std::string shown = m_root + "/" + folder + "/blobs";
   UniqueFd blobs = HFAUDIT_TRY(open_dirs(m_root, {folder, "blobs"}, Create::yes));
@@ -299,8 +306,10 @@ Result<BlobPlacement> HfView::put_blob(RepoType type, std::string_view repo_id,
 
 Status HfView::link_file(RepoType type, std::string_view repo_id, std::string_view commit,
                          std::string_view path, std::string_view etag) const {
-  if (!is_commit(commit)) return make_error(ErrorCode::invalid_argument, "invalid commit: '" + std::string(commit) + "'");
-  if (!is_etag(etag)) return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
+  if (!is_commit(commit))
+    return make_error(ErrorCode::invalid_argument, "invalid commit: '" + std::string(commit) + "'");
+  if (!is_etag(etag))
+    return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
   if (!util::is_safe_relative_path(path)) {
     return make_error(ErrorCode::invalid_argument, "unsafe repo path: '" + std::string(path) + "'");
   }
@@ -309,7 +318,8 @@ Status HfView::link_file(RepoType type, std::string_view repo_id, std::string_vi
     UniqueFd blobs = HFAUDIT_TRY(open_dirs(m_root, {folder, "blobs"}, Create::no));
     struct stat st {};
     if (!exists_at(blobs.get(), std::string(etag), &st) || !S_ISREG(st.st_mode)) {
-      return make_error(ErrorCode::not_found, m_root + "/" + folder + "/blobs/" + std::string(etag) +
+      return make_error(ErrorCode::not_found, m_root + "/" + folder + "/blobs/" +
+                                                  std::string(etag) +
                                                   ": blob not in the view; put_blob first");
     }
   }
@@ -330,8 +340,8 @@ Status HfView::link_file(RepoType type, std::string_view repo_id, std::string_vi
   std::string target;
   for (size_t i = 0; i < 2 + segments.size() - 1; ++i) target += "../";
   target += "blobs/" + std::string(etag);
-  const std::string shown = m_root + "/" + folder + "/snapshots/" + std::string(commit) + "/" +
-                            std::string(path);
+  const std::string shown =
+      m_root + "/" + folder + "/snapshots/" + std::string(commit) + "/" + std::string(path);
   const std::string temp = "." + leaf + "." + util::random_hex(8) + ".tmp";
   if (::symlinkat(target.c_str(), dir.get(), temp.c_str()) != 0) {
     return errno_error(shown, "symlink", errno);
@@ -348,10 +358,12 @@ Status HfView::link_file(RepoType type, std::string_view repo_id, std::string_vi
 
 Status HfView::write_ref(RepoType type, std::string_view repo_id, std::string_view revision,
                          std::string_view commit) const {
-  if (!is_commit(commit)) return make_error(ErrorCode::invalid_argument, "invalid commit: '" + std::string(commit) + "'");
+  if (!is_commit(commit))
+    return make_error(ErrorCode::invalid_argument, "invalid commit: '" + std::string(commit) + "'");
   if (revision == commit) return Ok{};
   if (!util::is_safe_relative_path(revision)) {
-    return make_error(ErrorCode::invalid_argument, "unsafe revision: '" + std::string(revision) + "'");
+    return make_error(ErrorCode::invalid_argument,
+                      "unsafe revision: '" + std::string(revision) + "'");
   }
   const std::string folder = HFAUDIT_TRY(repo_folder_name(type, repo_id));
   const std::vector<std::string> segments = split_path(revision);
@@ -367,8 +379,8 @@ Status HfView::write_ref(RepoType type, std::string_view repo_id, std::string_vi
   }
   const std::string temp = "." + leaf + "." + util::random_hex(8) + ".tmp";
   {
-    UniqueFd fd(::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                         0644));
+    UniqueFd fd(::openat(dir.get(), temp.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!fd.valid()) return errno_error(shown, "create", errno);
     // Exactly the 40 hex digits: readers compare the raw content, a newline
     // would make every lookup miss.
@@ -388,28 +400,30 @@ Status HfView::write_ref(RepoType type, std::string_view repo_id, std::string_vi
 }
 
 Result<ViewRemoval> HfView::remove_blob_everywhere(std::string_view etag) const {
-  if (!is_etag(etag)) return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
+  if (!is_etag(etag))
+    return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
   ViewRemoval removal;
   auto root = open_dirs(m_root, {}, Create::no);
-  if (!root) return root.error().code == ErrorCode::not_found ? Result<ViewRemoval>(removal) : root.error();
+  if (!root)
+    return root.error().code == ErrorCode::not_found ? Result<ViewRemoval>(removal) : root.error();
   for (const std::string& folder : HFAUDIT_TRY(list_at(root->get(), m_root))) {
     if (folder.find("--") == std::string::npos) continue;
     auto repo = open_dir_at(root->get(), folder, Create::no, m_root + "/" + folder);
     if (!repo) continue;  // a file or a symlink: not ours to touch
     const std::string shown = m_root + "/" + folder;
     if (auto snapshots = open_dir_at(repo->get(), "snapshots", Create::no, shown + "/snapshots")) {
-      HFAUDIT_TRY(walk_files(
-          snapshots->get(), "", shown + "/snapshots",
-          [&](int dirfd, const std::string& name, const std::string& rel, const struct stat& st) -> Status {
-            if (!S_ISLNK(st.st_mode)) return Ok{};
-            auto target = read_link_at(dirfd, name);
-            if (!target || linked_etag(*target) != etag) return Ok{};
-            if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
-              return errno_error(shown + "/snapshots/" + rel, "remove", errno);
-            }
-            ++removal.links_removed;
-            return Ok{};
-          }));
+      HFAUDIT_TRY(walk_files(snapshots->get(), "", shown + "/snapshots",
+                             [&](int dirfd, const std::string& name, const std::string& rel,
+                                 const struct stat& st) -> Status {
+                               if (!S_ISLNK(st.st_mode)) return Ok{};
+                               auto target = read_link_at(dirfd, name);
+                               if (!target || linked_etag(*target) != etag) return Ok{};
+                               if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+                                 return errno_error(shown + "/snapshots/" + rel, "remove", errno);
+                               }
+                               ++removal.links_removed;
+                               return Ok{};
+                             }));
       HFAUDIT_TRY(fsync_fd(snapshots->get(), shown + "/snapshots"));
     }
     if (auto blobs = open_dir_at(repo->get(), "blobs", Create::no, shown + "/blobs")) {
@@ -426,26 +440,29 @@ Result<ViewRemoval> HfView::remove_blob_everywhere(std::string_view etag) const 
 
 Result<ViewRemoval> HfView::remove_snapshot(RepoType type, std::string_view repo_id,
                                             std::string_view commit) const {
-  if (!is_commit(commit)) return make_error(ErrorCode::invalid_argument, "invalid commit: '" + std::string(commit) + "'");
+  if (!is_commit(commit))
+    return make_error(ErrorCode::invalid_argument, "invalid commit: '" + std::string(commit) + "'");
   const std::string folder = HFAUDIT_TRY(repo_folder_name(type, repo_id));
   const std::string shown = m_root + "/" + folder;
   ViewRemoval removal;
   auto repo = open_dirs(m_root, {folder}, Create::no);
-  if (!repo) return repo.error().code == ErrorCode::not_found ? Result<ViewRemoval>(removal) : repo.error();
+  if (!repo)
+    return repo.error().code == ErrorCode::not_found ? Result<ViewRemoval>(removal) : repo.error();
   const std::string commit_name(commit);
 
   // 1. Refs first: a ref naming a missing snapshot is corruption to scan_cache_dir.
   if (auto refs = open_dir_at(repo->get(), "refs", Create::no, shown + "/refs")) {
-    HFAUDIT_TRY(walk_files(
-        refs->get(), "", shown + "/refs",
-        [&](int dirfd, const std::string& name, const std::string&, const struct stat& st) -> Status {
-          if (!S_ISREG(st.st_mode)) return Ok{};
-          auto content = read_small_at(dirfd, name);
-          if (content && *content == commit && ::unlinkat(dirfd, name.c_str(), 0) == 0) {
-            ++removal.refs_removed;
-          }
-          return Ok{};
-        }));
+    HFAUDIT_TRY(walk_files(refs->get(), "", shown + "/refs",
+                           [&](int dirfd, const std::string& name, const std::string&,
+                               const struct stat& st) -> Status {
+                             if (!S_ISREG(st.st_mode)) return Ok{};
+                             auto content = read_small_at(dirfd, name);
+                             if (content && *content == commit &&
+                                 ::unlinkat(dirfd, name.c_str(), 0) == 0) {
+                               ++removal.refs_removed;
+                             }
+                             return Ok{};
+                           }));
   }
 
   // 2. The snapshot, remembering which blobs it linked.
@@ -457,7 +474,8 @@ Result<ViewRemoval> HfView::remove_snapshot(RepoType type, std::string_view repo
       struct stat st {};
       if (!exists_at(snapshots->get(), entry, &st) || !S_ISDIR(st.st_mode)) continue;
       std::set<std::string>& into = entry == commit_name ? linked : still_linked;
-      UniqueFd dir = HFAUDIT_TRY(open_dir_at(snapshots->get(), entry, Create::no, shown + "/snapshots/" + entry));
+      UniqueFd dir = HFAUDIT_TRY(
+          open_dir_at(snapshots->get(), entry, Create::no, shown + "/snapshots/" + entry));
       HFAUDIT_TRY(walk_files(dir.get(), "", shown + "/snapshots/" + entry,
                              [&](int dirfd, const std::string& name, const std::string&,
                                  const struct stat& file) -> Status {

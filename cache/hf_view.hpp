@@ -2,9 +2,9 @@
 // huggingface_hub writes it (the rules: /work/shared/reference/hf-cache-layout.md
 // §3 and the writer checklist §7; summary in docs/cache.md):
 //
-//   <HF_HUB_CACHE>/models--org--name/blobs/<etag>            hard link to the store blob (or a copy)
-//   <HF_HUB_CACHE>/models--org--name/snapshots/<commit>/<path> -> ../../blobs/<etag>  (relative)
-//   <HF_HUB_CACHE>/models--org--name/refs/<revision>         40 hex, no newline
+//   <HF_HUB_CACHE>/models--org--name/blobs/<etag>            hard link to the store blob (or a
+//   copy) <HF_HUB_CACHE>/models--org--name/snapshots/<commit>/<path> -> ../../blobs/<etag>
+//   (relative) <HF_HUB_CACHE>/models--org--name/refs/<revision>         40 hex, no newline
 //
 // etag = sha256 for LFS/Xet files, git blob sha1 for regular files.
 // Only verified, policy-allowed blobs may be placed here: online

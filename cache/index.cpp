@@ -1,11 +1,11 @@
 #include "cache/index.hpp"
 
-#include <sqlite3.h>
-#include <unistd.h>
-
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -136,7 +136,8 @@ static_assert(k_migrations.back().version == Index::k_schema_version);
 // Enum <-> text.
 
 template <typename Enum, size_t N>
-std::optional<Enum> parse_enum(std::string_view text, const std::array<std::string_view, N>& names) {
+std::optional<Enum> parse_enum(std::string_view text,
+                               const std::array<std::string_view, N>& names) {
   for (size_t i = 0; i < N; ++i) {
     if (names[i] == text) return static_cast<Enum>(i);
   }
@@ -144,22 +145,32 @@ std::optional<Enum> parse_enum(std::string_view text, const std::array<std::stri
 }
 
 constexpr std::array<std::string_view, 4> k_file_states{"pending", "verified", "blocked",
-                                                         "quarantined"};
+                                                        "quarantined"};
 constexpr std::array<std::string_view, 3> k_blob_states{"present", "quarantined", "deleted"};
-constexpr std::array<std::string_view, 6> k_severities{"none", "info",  "low",
+constexpr std::array<std::string_view, 6> k_severities{"none",   "info", "low",
                                                        "medium", "high", "critical"};
 constexpr std::array<std::string_view, 3> k_decisions{"allow", "warn", "block"};
-constexpr std::array<std::string_view, 7> k_actions{"pull", "verify", "block", "quarantine",
-                                                    "delete", "gc", "approve"};
+constexpr std::array<std::string_view, 7> k_actions{"pull",   "verify", "block",  "quarantine",
+                                                    "delete", "gc",     "approve"};
 
 // ---------------------------------------------------------------------------
 // Binding and reading.
 
-void bind_one(SQLite::Statement& s, int i, std::string_view v) { s.bind(i, std::string(v)); }
-void bind_one(SQLite::Statement& s, int i, const std::string& v) { s.bind(i, v); }
-void bind_one(SQLite::Statement& s, int i, int64_t v) { s.bind(i, v); }
-void bind_one(SQLite::Statement& s, int i, uint64_t v) { s.bind(i, static_cast<int64_t>(v)); }
-void bind_one(SQLite::Statement& s, int i, int v) { s.bind(i, v); }
+void bind_one(SQLite::Statement& s, int i, std::string_view v) {
+  s.bind(i, std::string(v));
+}
+void bind_one(SQLite::Statement& s, int i, const std::string& v) {
+  s.bind(i, v);
+}
+void bind_one(SQLite::Statement& s, int i, int64_t v) {
+  s.bind(i, v);
+}
+void bind_one(SQLite::Statement& s, int i, uint64_t v) {
+  s.bind(i, static_cast<int64_t>(v));
+}
+void bind_one(SQLite::Statement& s, int i, int v) {
+  s.bind(i, v);
+}
 template <typename T>
 void bind_one(SQLite::Statement& s, int i, const std::optional<T>& v) {
   if (v) {
@@ -191,8 +202,9 @@ auto guarded(std::string_view what, F&& body) -> decltype(body()) {
     return body();
   } catch (const SQLite::Exception& e) {
     const int code = e.getErrorCode() & 0xff;
-    const auto error_code =
-        (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) ? ErrorCode::corrupt_input : ErrorCode::io;
+    const auto error_code = (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+                                ? ErrorCode::corrupt_input
+                                : ErrorCode::io;
     return make_error(error_code, "index: " + std::string(what) + ": " + e.what());
   } catch (const std::exception& e) {
     return make_error(ErrorCode::io, "index: " + std::string(what) + ": " + e.what());
@@ -216,17 +228,28 @@ BlobRecord read_blob(SQLite::Statement& s) {
   b.created_at = s.getColumn(3).getInt64();
   b.last_verified_at = opt_int(s, 4);
   b.last_accessed_at = s.getColumn(5).getInt64();
-  b.state = parse_enum<BlobState>(s.getColumn(6).getString(), k_blob_states).value_or(BlobState::deleted);
+  b.state =
+      parse_enum<BlobState>(s.getColumn(6).getString(), k_blob_states).value_or(BlobState::deleted);
   return b;
 }
 
 }  // namespace
 
-std::string_view to_string(FileState state) { return k_file_states[static_cast<size_t>(state)]; }
-std::string_view to_string(BlobState state) { return k_blob_states[static_cast<size_t>(state)]; }
-std::string_view to_string(Severity severity) { return k_severities[static_cast<size_t>(severity)]; }
-std::string_view to_string(Decision decision) { return k_decisions[static_cast<size_t>(decision)]; }
-std::string_view to_string(AuditAction action) { return k_actions[static_cast<size_t>(action)]; }
+std::string_view to_string(FileState state) {
+  return k_file_states[static_cast<size_t>(state)];
+}
+std::string_view to_string(BlobState state) {
+  return k_blob_states[static_cast<size_t>(state)];
+}
+std::string_view to_string(Severity severity) {
+  return k_severities[static_cast<size_t>(severity)];
+}
+std::string_view to_string(Decision decision) {
+  return k_decisions[static_cast<size_t>(decision)];
+}
+std::string_view to_string(AuditAction action) {
+  return k_actions[static_cast<size_t>(action)];
+}
 std::optional<Severity> parse_severity(std::string_view text) {
   return parse_enum<Severity>(text, k_severities);
 }
@@ -288,7 +311,8 @@ struct Index::Impl {
 
   Result<int64_t> require_repo(std::string_view repo_id) {
     auto key = repo_key(repo_id);
-    if (!key) return make_error(ErrorCode::not_found, "index: unknown repo " + std::string(repo_id));
+    if (!key)
+      return make_error(ErrorCode::not_found, "index: unknown repo " + std::string(repo_id));
     return *key;
   }
 
@@ -322,10 +346,10 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions
     auto impl = std::make_unique<Impl>(path, options);
     const int found = impl->schema_version();
     if (found > k_schema_version) {
-      return make_error(ErrorCode::corrupt_input,
-                        path + ": index schema version " + std::to_string(found) +
-                            " is newer than this hfaudit understands (" +
-                            std::to_string(k_schema_version) + ")");
+      return make_error(ErrorCode::corrupt_input, path + ": index schema version " +
+                                                      std::to_string(found) +
+                                                      " is newer than this hfaudit understands (" +
+                                                      std::to_string(k_schema_version) + ")");
     }
     // WAL lets `hfaudit ls` read while a pull writes; it persists in the file.
     impl->db.exec("PRAGMA journal_mode = WAL");
@@ -422,13 +446,19 @@ Status Index::upsert_files(std::string_view repo_id, std::string_view commit,
           "INSERT INTO files (repo, commit_sha, path, size, git_oid, sha256, lfs, blob_sha256, "
           "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (repo, commit_sha, path) DO UPDATE SET "
-          "state = CASE WHEN " + unchanged + " THEN files.state ELSE excluded.state END, "
-          "blob_sha256 = CASE WHEN " + unchanged + " THEN files.blob_sha256 "
-          "ELSE excluded.blob_sha256 END, "
-          "sha256 = CASE WHEN " + unchanged + " THEN coalesce(files.sha256, excluded.sha256) "
-          "ELSE excluded.sha256 END, "
-          "size = excluded.size, git_oid = excluded.git_oid, lfs = excluded.lfs, "
-          "updated_at = excluded.updated_at");
+          "state = CASE WHEN " +
+              unchanged +
+              " THEN files.state ELSE excluded.state END, "
+              "blob_sha256 = CASE WHEN " +
+              unchanged +
+              " THEN files.blob_sha256 "
+              "ELSE excluded.blob_sha256 END, "
+              "sha256 = CASE WHEN " +
+              unchanged +
+              " THEN coalesce(files.sha256, excluded.sha256) "
+              "ELSE excluded.sha256 END, "
+              "size = excluded.size, git_oid = excluded.git_oid, lfs = excluded.lfs, "
+              "updated_at = excluded.updated_at");
       const UnixTime now = m_impl->now();
       for (const FileRecord& f : files) {
         s.reset();
@@ -501,7 +531,8 @@ Status Index::record_blob(std::string_view sha256, uint64_t size,
         "last_accessed_at, state) VALUES (?1, ?2, ?3, ?4, ?4, ?4, 'present') "
         "ON CONFLICT (sha256) DO UPDATE SET state = 'present', size = excluded.size, "
         "git_sha1 = coalesce(excluded.git_sha1, blobs.git_sha1), "
-        "last_verified_at = excluded.last_verified_at, last_accessed_at = excluded.last_accessed_at",
+        "last_verified_at = excluded.last_verified_at, last_accessed_at = "
+        "excluded.last_accessed_at",
         sha256, size, git_sha1, m_impl->now());
     return Ok{};
   });
@@ -530,8 +561,9 @@ Result<std::optional<BlobRecord>> Index::find_blob_by_git_sha1(std::string_view 
 
 Result<std::vector<BlobRecord>> Index::blobs(std::optional<BlobState> state) {
   return guarded("list blobs", [&]() -> Result<std::vector<BlobRecord>> {
-    SQLite::Statement s(m_impl->db, std::string("SELECT ") + k_blob_columns +
-                                        " FROM blobs WHERE ?1 IS NULL OR state = ?1 ORDER BY sha256");
+    SQLite::Statement s(m_impl->db,
+                        std::string("SELECT ") + k_blob_columns +
+                            " FROM blobs WHERE ?1 IS NULL OR state = ?1 ORDER BY sha256");
     bind_all(s, state ? std::optional<std::string_view>(to_string(*state)) : std::nullopt);
     std::vector<BlobRecord> out;
     while (s.executeStep()) out.push_back(read_blob(s));
@@ -541,7 +573,8 @@ Result<std::vector<BlobRecord>> Index::blobs(std::optional<BlobState> state) {
 
 Status Index::set_blob_state(std::string_view sha256, BlobState state) {
   return guarded("set blob state", [&]() -> Status {
-    if (m_impl->exec("UPDATE blobs SET state = ? WHERE sha256 = ?", to_string(state), sha256) == 0) {
+    if (m_impl->exec("UPDATE blobs SET state = ? WHERE sha256 = ?", to_string(state), sha256) ==
+        0) {
       return make_error(ErrorCode::not_found, "index: unknown blob " + std::string(sha256));
     }
     return Ok{};
@@ -575,10 +608,11 @@ Result<std::vector<std::string>> Index::referenced_blobs() {
 
 Result<std::vector<FileLocation>> Index::files_with_blob(std::string_view sha256) {
   return guarded("files with blob", [&]() -> Result<std::vector<FileLocation>> {
-    SQLite::Statement s(m_impl->db,
-                        "SELECT r.repo_id, f.commit_sha, f.path, f.lfs, f.git_oid, f.sha256, f.state "
-                        "FROM files f JOIN repos r ON r.id = f.repo WHERE f.blob_sha256 = ? "
-                        "ORDER BY r.repo_id, f.commit_sha, f.path");
+    SQLite::Statement s(
+        m_impl->db,
+        "SELECT r.repo_id, f.commit_sha, f.path, f.lfs, f.git_oid, f.sha256, f.state "
+        "FROM files f JOIN repos r ON r.id = f.repo WHERE f.blob_sha256 = ? "
+        "ORDER BY r.repo_id, f.commit_sha, f.path");
     bind_all(s, sha256);
     std::vector<FileLocation> out;
     while (s.executeStep()) {
@@ -641,8 +675,9 @@ Result<int64_t> Index::record_trust_snapshot(std::string_view repo_id, std::stri
                                              std::string_view json) {
   return guarded("record trust snapshot", [&]() -> Result<int64_t> {
     const int64_t repo = HFAUDIT_TRY(m_impl->require_repo(repo_id));
-    m_impl->exec("INSERT INTO trust_snapshots (repo, commit_sha, json, taken_at) VALUES (?, ?, ?, ?)",
-                 repo, commit, json, m_impl->now());
+    m_impl->exec(
+        "INSERT INTO trust_snapshots (repo, commit_sha, json, taken_at) VALUES (?, ?, ?, ?)", repo,
+        commit, json, m_impl->now());
     return m_impl->db.getLastInsertRowid();
   });
 }
@@ -675,10 +710,11 @@ Result<int64_t> Index::record_decision(const DecisionRecord& d) {
 Result<std::vector<DecisionRecord>> Index::decisions(std::string_view repo_id,
                                                      std::string_view commit) {
   return guarded("list decisions", [&]() -> Result<std::vector<DecisionRecord>> {
-    SQLite::Statement s(m_impl->db,
-                        "SELECT d.path, d.policy_name, d.policy_sha256, d.decision, d.reasons_json, "
-                        "d.decided_at FROM policy_decisions d JOIN repos r ON r.id = d.repo "
-                        "WHERE r.repo_id = ? AND d.commit_sha = ? ORDER BY d.decided_at, d.id");
+    SQLite::Statement s(
+        m_impl->db,
+        "SELECT d.path, d.policy_name, d.policy_sha256, d.decision, d.reasons_json, "
+        "d.decided_at FROM policy_decisions d JOIN repos r ON r.id = d.repo "
+        "WHERE r.repo_id = ? AND d.commit_sha = ? ORDER BY d.decided_at, d.id");
     bind_all(s, repo_id, commit);
     std::vector<DecisionRecord> out;
     while (s.executeStep()) {
@@ -688,7 +724,8 @@ Result<std::vector<DecisionRecord>> Index::decisions(std::string_view repo_id,
       d.path = opt_text(s, 0);
       d.policy_name = s.getColumn(1).getString();
       d.policy_sha256 = s.getColumn(2).getString();
-      d.decision = parse_enum<Decision>(s.getColumn(3).getString(), k_decisions).value_or(Decision::block);
+      d.decision =
+          parse_enum<Decision>(s.getColumn(3).getString(), k_decisions).value_or(Decision::block);
       d.reasons_json = s.getColumn(4).getString();
       d.decided_at = s.getColumn(5).getInt64();
       out.push_back(std::move(d));
@@ -712,9 +749,10 @@ Result<int64_t> Index::append_audit(const AuditEntry& e) {
 
 Result<std::vector<AuditEntry>> Index::audit_entries(int64_t after_id) {
   return guarded("read audit log", [&]() -> Result<std::vector<AuditEntry>> {
-    SQLite::Statement s(m_impl->db,
-                        "SELECT id, at, actor, pid, action, repo_id, commit_sha, path, blob_sha256, "
-                        "detail_json FROM audit_log WHERE id > ? ORDER BY id");
+    SQLite::Statement s(
+        m_impl->db,
+        "SELECT id, at, actor, pid, action, repo_id, commit_sha, path, blob_sha256, "
+        "detail_json FROM audit_log WHERE id > ? ORDER BY id");
     bind_all(s, after_id);
     std::vector<AuditEntry> out;
     while (s.executeStep()) {
@@ -769,7 +807,8 @@ namespace {
 
 Result<std::vector<SnapshotSummary>> read_snapshots(SQLite::Database& db, SQLite::Statement& s) {
   std::vector<SnapshotSummary> out;
-  SQLite::Statement refs(db, "SELECT name FROM refs WHERE repo = ? AND commit_sha = ? ORDER BY name");
+  SQLite::Statement refs(db,
+                         "SELECT name FROM refs WHERE repo = ? AND commit_sha = ? ORDER BY name");
   while (s.executeStep()) {
     SnapshotSummary snap;
     snap.repo_id = s.getColumn(0).getString();

@@ -60,7 +60,7 @@ struct IndexOptions {
 struct FileRecord {
   std::string path;
   uint64_t size = 0;
-  std::string git_oid;            // tree oid (git blob id; of the pointer for LFS)
+  std::string git_oid;  // tree oid (git blob id; of the pointer for LFS)
   Storage storage = Storage::regular;
   std::optional<std::string> sha256;       // lfs.oid for LFS; content sha256 once verified
   std::optional<std::string> blob_sha256;  // the store blob, once verified
@@ -131,7 +131,7 @@ struct SnapshotSummary {
   uint64_t verified_count = 0;
   uint64_t blocked_count = 0;
   uint64_t quarantined_count = 0;
-  uint64_t total_bytes = 0;          // sum of file sizes as listed
+  uint64_t total_bytes = 0;              // sum of file sizes as listed
   std::optional<Severity> max_severity;  // worst latest scan over its blobs; nullopt: unscanned
   std::optional<Decision> decision;      // latest commit-level policy decision
 };
@@ -154,7 +154,8 @@ class Index {
   // --- repos, refs, commits, files (pull) ---
   util::Result<int64_t> upsert_repo(std::string_view repo_id);
   util::Status upsert_ref(std::string_view repo_id, std::string_view name, std::string_view commit);
-  util::Result<std::optional<std::string>> resolve_ref(std::string_view repo_id, std::string_view name);
+  util::Result<std::optional<std::string>> resolve_ref(std::string_view repo_id,
+                                                       std::string_view name);
   util::Status upsert_commit(std::string_view repo_id, std::string_view commit,
                              std::string_view info_json = "{}");
   // Marks a snapshot as used now (LRU order for gc).
@@ -207,7 +208,8 @@ class Index {
   util::Result<std::vector<AuditEntry>> audit_entries(int64_t after_id = 0);
 
   // --- snapshots (ls, gc) ---
-  util::Result<std::vector<SnapshotSummary>> snapshots(std::optional<std::string_view> repo_id = {});
+  util::Result<std::vector<SnapshotSummary>> snapshots(
+      std::optional<std::string_view> repo_id = {});
   // Least recently used first (gc eviction order).
   util::Result<std::vector<SnapshotSummary>> snapshots_by_last_access();
   // Deletes the commit, its file rows and the refs resolving to it. The repo

@@ -36,8 +36,12 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
 
 Layout::Layout(CacheOptions options) : m_options(std::move(options)) {}
 
-std::string Layout::index_path() const { return home() + "/index.sqlite"; }
-std::string Layout::blobs_dir() const { return home() + "/blobs/sha256"; }
+std::string Layout::index_path() const {
+  return home() + "/index.sqlite";
+}
+std::string Layout::blobs_dir() const {
+  return home() + "/blobs/sha256";
+}
 
 std::string Layout::blob_fanout_dir(std::string_view sha256) const {
   // Two levels of 256 keep directories small even for millions of blobs
@@ -50,14 +54,23 @@ std::string Layout::blob_path(std::string_view sha256) const {
   return blob_fanout_dir(sha256) + "/" + std::string(sha256);
 }
 
-std::string Layout::partial_dir() const { return home() + "/partial"; }
-std::string Layout::tmp_dir() const { return home() + "/tmp"; }
-std::string Layout::quarantine_dir() const { return home() + "/quarantine"; }
-std::string Layout::locks_dir() const { return home() + "/locks"; }
+std::string Layout::partial_dir() const {
+  return home() + "/partial";
+}
+std::string Layout::tmp_dir() const {
+  return home() + "/tmp";
+}
+std::string Layout::quarantine_dir() const {
+  return home() + "/quarantine";
+}
+std::string Layout::locks_dir() const {
+  return home() + "/locks";
+}
 
 util::Status Layout::validate() const {
   if (home().empty()) return make_error(ErrorCode::invalid_argument, "HFAUDIT_HOME is empty");
-  if (hf_hub_cache().empty()) return make_error(ErrorCode::invalid_argument, "HF_HUB_CACHE is empty");
+  if (hf_hub_cache().empty())
+    return make_error(ErrorCode::invalid_argument, "HF_HUB_CACHE is empty");
   const fs::path home_path = resolved(home());
   const fs::path view_path = resolved(hf_hub_cache());
   if (is_within(home_path, view_path)) {
@@ -74,8 +87,8 @@ util::Status Layout::validate() const {
 
 util::Status Layout::create_directories() const {
   HFAUDIT_TRY(validate());
-  for (const auto& dir : {blobs_dir(), partial_dir(), tmp_dir(), quarantine_dir(), locks_dir(),
-                          hf_hub_cache()}) {
+  for (const auto& dir :
+       {blobs_dir(), partial_dir(), tmp_dir(), quarantine_dir(), locks_dir(), hf_hub_cache()}) {
     HFAUDIT_TRY(util::create_directories(dir));
   }
   return util::Ok{};

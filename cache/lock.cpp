@@ -26,7 +26,9 @@ Result<UniqueFd> open_lock_file(const std::string& path) {
   return fd;
 }
 
-int flock_op(LockMode mode) { return mode == LockMode::exclusive ? LOCK_EX : LOCK_SH; }
+int flock_op(LockMode mode) {
+  return mode == LockMode::exclusive ? LOCK_EX : LOCK_SH;
+}
 
 bool valid_lock_name(std::string_view name) {
   if (name.empty() || name == "." || name == "..") return false;
@@ -60,7 +62,8 @@ Result<FileLock> FileLock::acquire(const std::string& path, LockMode mode,
                                            std::to_string(timeout->count()) +
                                            " ms waiting for the lock");
     }
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
 }

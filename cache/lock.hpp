@@ -26,7 +26,8 @@ class FileLock {
  public:
   // Blocks until the lock is held. With a timeout, gives up after it with
   // ErrorCode::io ("timed out"); without one, waits forever.
-  static util::Result<FileLock> acquire(const std::string& path, LockMode mode = LockMode::exclusive,
+  static util::Result<FileLock> acquire(const std::string& path,
+                                        LockMode mode = LockMode::exclusive,
                                         std::optional<std::chrono::milliseconds> timeout = {});
   // Never blocks: std::nullopt when another holder has it.
   static util::Result<std::optional<FileLock>> try_acquire(const std::string& path,

@@ -29,8 +29,8 @@ struct Context {
 Result<Context> open_context(const CacheOptions& options, const MaintenanceOptions& maintenance,
                              LockMode gc_mode) {
   BlobStore store = HFAUDIT_TRY(BlobStore::open(options));
-  FileLock lock = HFAUDIT_TRY(
-      lock_named(store.layout(), k_gc_lock_name, gc_mode, maintenance.lock_timeout));
+  FileLock lock =
+      HFAUDIT_TRY(lock_named(store.layout(), k_gc_lock_name, gc_mode, maintenance.lock_timeout));
   auto index = HFAUDIT_TRY(Index::open(store.layout().index_path(), maintenance.index));
   return Context{std::move(store), std::move(index), HfView(options.hf_hub_cache, maintenance.view),
                  std::move(lock)};
@@ -93,16 +93,17 @@ Status quarantine_blob(Context& ctx, const MaintenanceOptions& maintenance, cons
     for (const auto& f : out.affected) {
       affected.push_back({{"repo", f.repo_id}, {"commit", f.commit}, {"path", f.path}});
     }
-    e.detail_json = nlohmann::json{{"reason", reason},
-                                   {"expected_sha256", blob.sha256},
-                                   {"actual_sha256", actual.sha256},
-                                   {"expected_size", blob.size},
-                                   {"actual_size", actual.size},
-                                   {"quarantine_dir", out.quarantine_dir},
-                                   {"view_links_removed", out.view_removal.links_removed},
-                                   {"view_blobs_removed", out.view_removal.blobs_removed},
-                                   {"files", affected}}
-                        .dump();
+    e.detail_json = nlohmann::json{
+        {"reason", reason},
+        {"expected_sha256", blob.sha256},
+        {"actual_sha256", actual.sha256},
+        {"expected_size", blob.size},
+        {"actual_size", actual.size},
+        {"quarantine_dir", out.quarantine_dir},
+        {"view_links_removed", out.view_removal.links_removed},
+        {"view_blobs_removed", out.view_removal.blobs_removed},
+        {"files",
+         affected}}.dump();
     HFAUDIT_TRY(ctx.index->append_audit(e));
     return Ok{};
   });
@@ -120,7 +121,8 @@ Status forget_missing(Context& ctx, const BlobRecord& blob) {
 
 // Removes store blobs that no file row references; returns bytes freed.
 Result<uint64_t> collect_unreferenced(Context& ctx, const MaintenanceOptions& maintenance,
-                                      std::map<std::string, uint64_t>& store_blobs, GcReport& report) {
+                                      std::map<std::string, uint64_t>& store_blobs,
+                                      GcReport& report) {
   const auto referenced_list = HFAUDIT_TRY(ctx.index->referenced_blobs());
   const std::set<std::string> referenced(referenced_list.begin(), referenced_list.end());
   uint64_t freed = 0;

@@ -40,9 +40,9 @@ struct CorruptBlob {
   std::string actual_sha256;  // what the bytes hash to now
   uint64_t expected_size = 0;
   uint64_t actual_size = 0;
-  std::string quarantine_dir;           // where the bytes went (evidence)
-  std::vector<FileLocation> affected;   // file rows now marked quarantined
-  ViewRemoval view_removal;             // what left the view
+  std::string quarantine_dir;          // where the bytes went (evidence)
+  std::vector<FileLocation> affected;  // file rows now marked quarantined
+  ViewRemoval view_removal;            // what left the view
 };
 
 struct VerifyReport {
@@ -60,7 +60,8 @@ struct VerifyReport {
 // (and its git blob id when known). A changed blob is removed from the view,
 // moved to quarantine, and recorded (blob and files quarantined, audit log).
 // Blobs in the store that the index does not know are checked too.
-util::Result<VerifyReport> verify(const CacheOptions& options, const VerifyOptions& verify_options = {},
+util::Result<VerifyReport> verify(const CacheOptions& options,
+                                  const VerifyOptions& verify_options = {},
                                   const MaintenanceOptions& maintenance = {});
 
 // --- gc ----------------------------------------------------------------------
@@ -104,6 +105,7 @@ struct CacheListing {
 };
 
 // What `hfaudit ls` shows. An empty HFAUDIT_HOME gives an empty listing.
-util::Result<CacheListing> list(const CacheOptions& options, const MaintenanceOptions& maintenance = {});
+util::Result<CacheListing> list(const CacheOptions& options,
+                                const MaintenanceOptions& maintenance = {});
 
 }  // namespace hfaudit::cache

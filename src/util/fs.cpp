@@ -100,7 +100,8 @@ Result<std::string> read_file(const std::string& path) {
 std::string random_hex(size_t length) {
   static constexpr char k_digits[] = "0123456789abcdef";
   std::string bytes((length + 1) / 2, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) != 1) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) !=
+      1) {
     throw std::runtime_error("RAND_bytes failed");
   }
   std::string out;
@@ -129,8 +130,8 @@ bool is_safe_relative_path(std::string_view path) {
   size_t start = 0;
   for (;;) {
     const size_t slash = path.find('/', start);
-    const std::string_view segment =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view segment = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment.empty() || segment == "." || segment == "..") return false;
     if (slash == std::string_view::npos) break;
     start = slash + 1;

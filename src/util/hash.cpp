@@ -51,7 +51,8 @@ struct Hasher::State {
   State& operator=(const State&) = delete;
 
   void init() {
-    if (EVP_DigestInit_ex(ctx, md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex failed");
+    if (EVP_DigestInit_ex(ctx, md, nullptr) != 1)
+      throw std::runtime_error("EVP_DigestInit_ex failed");
   }
 };
 
@@ -90,7 +91,8 @@ void GitBlobHasher::update(const void* data, size_t size) {
 
 Result<std::string> GitBlobHasher::finish_hex() {
   std::string hex = m_sha1.finish_hex();
-  if (m_fed != m_size) return make_error(ErrorCode::integrity, size_mismatch("git blob", m_size, m_fed));
+  if (m_fed != m_size)
+    return make_error(ErrorCode::integrity, size_mismatch("git blob", m_size, m_fed));
   return hex;
 }
 
@@ -110,7 +112,8 @@ Result<ContentDigests> ContentHasher::finish() {
   digests.size = m_fed;
   digests.sha256 = m_sha256.finish_hex();
   if (m_git) digests.git_sha1 = HFAUDIT_TRY(m_git->finish_hex());
-  if (m_fed != m_size) return make_error(ErrorCode::integrity, size_mismatch("content", m_size, m_fed));
+  if (m_fed != m_size)
+    return make_error(ErrorCode::integrity, size_mismatch("content", m_size, m_fed));
   return digests;
 }
 

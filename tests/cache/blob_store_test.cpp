@@ -100,8 +100,8 @@ BOOST_AUTO_TEST_CASE(byte_flip_is_rejected_at_commit_and_nothing_is_kept) {
 BOOST_AUTO_TEST_CASE(wrong_git_blob_id_is_rejected) {
   ScratchDir dir;
   BlobStore store = open_store(dir);
-  auto writer = store.begin_write(
-      ExpectedBlob::regular("3b18e512dba79e4c8300dd08aeb37f8e728b8dad", 12));
+  auto writer =
+      store.begin_write(ExpectedBlob::regular("3b18e512dba79e4c8300dd08aeb37f8e728b8dad", 12));
   BOOST_TEST_REQUIRE(writer.ok());
   BOOST_TEST((*writer)->write("hello World\n", 12).ok());
   auto committed = (*writer)->commit();
@@ -254,8 +254,8 @@ BOOST_AUTO_TEST_CASE(overlapping_and_repeated_ranges_are_harmless) {
   BOOST_TEST(w.write_at(20000, data.data() + 20000, 10000).ok());
   BOOST_TEST(w.write_at(15000, data.data() + 15000, 10000).ok());  // overlaps a pending range
   BOOST_TEST(w.write_at(0, data.data(), 10000).ok());
-  BOOST_TEST(w.write_at(5000, data.data() + 5000, 5000).ok());     // already hashed: ignored
-  BOOST_TEST(w.write_at(8000, data.data() + 8000, 7000).ok());     // straddles the frontier
+  BOOST_TEST(w.write_at(5000, data.data() + 5000, 5000).ok());  // already hashed: ignored
+  BOOST_TEST(w.write_at(8000, data.data() + 8000, 7000).ok());  // straddles the frontier
   BOOST_TEST(w.complete());
   BOOST_TEST(w.reread_bytes() == 15000u);
   BOOST_TEST(w.commit().ok());
@@ -325,7 +325,8 @@ BOOST_AUTO_TEST_CASE(rehash_quarantine_and_remove) {
   BOOST_TEST_REQUIRE(quarantined.ok());
   BOOST_TEST(!store.has_blob(expected.digest));
   BOOST_TEST(test::exists_nofollow(*quarantined + "/blob"));  // evidence kept
-  BOOST_TEST(test::read_all(*quarantined + "/reason.json").find("test: flipped") != std::string::npos);
+  BOOST_TEST(test::read_all(*quarantined + "/reason.json").find("test: flipped") !=
+             std::string::npos);
   BOOST_TEST((store.quarantine(expected.digest, "again").error().code == ErrorCode::not_found));
 
   BOOST_TEST(store.remove(expected.digest).ok());  // absent: fine

@@ -138,8 +138,9 @@ BOOST_AUTO_TEST_CASE(audit_log_is_append_only) {
   BOOST_TEST((*entries)[0].pid > 0);
   BOOST_TEST(raw_exec(path, "SELECT 1 FROM audit_log WHERE action = 'delete'") == "");
   // An unknown action is refused by the CHECK constraint.
-  BOOST_TEST(!raw_exec(path, "INSERT INTO audit_log (at, actor, pid, action) "
-                             "VALUES (1, 'x', 1, 'tamper')")
+  BOOST_TEST(!raw_exec(path,
+                       "INSERT INTO audit_log (at, actor, pid, action) "
+                       "VALUES (1, 'x', 1, 'tamper')")
                   .empty());
 }
 
@@ -151,9 +152,11 @@ BOOST_AUTO_TEST_CASE(pull_flow_records_refs_files_blobs_and_summaries) {
   BOOST_TEST(index->upsert_commit("org/model", k_commit_a, R"({"sha":"a"})").ok());
   BOOST_TEST(index->upsert_ref("org/model", "main", k_commit_a).ok());
   BOOST_TEST(index->upsert_ref("org/model", "refs/pr/1", k_commit_a).ok());
-  BOOST_TEST(index->upsert_files("org/model", k_commit_a,
-                                 {regular("config.json", k_oid_1, 10), lfs("model.bin", k_sha_2, 20)})
-                 .ok());
+  BOOST_TEST(
+      index
+          ->upsert_files("org/model", k_commit_a,
+                         {regular("config.json", k_oid_1, 10), lfs("model.bin", k_sha_2, 20)})
+          .ok());
   BOOST_TEST((*index->resolve_ref("org/model", "main") == k_commit_a));
   BOOST_TEST(!index->resolve_ref("org/model", "dev")->has_value());
 
@@ -187,9 +190,11 @@ BOOST_AUTO_TEST_CASE(pull_flow_records_refs_files_blobs_and_summaries) {
   BOOST_TEST((s.decision == Decision::warn));
 
   // Re-listing the same tree keeps verification; a changed file goes pending.
-  BOOST_TEST(index->upsert_files("org/model", k_commit_a,
-                                 {regular("config.json", k_oid_1, 10), lfs("model.bin", k_sha_1, 20)})
-                 .ok());
+  BOOST_TEST(
+      index
+          ->upsert_files("org/model", k_commit_a,
+                         {regular("config.json", k_oid_1, 10), lfs("model.bin", k_sha_1, 20)})
+          .ok());
   auto files = index->files("org/model", k_commit_a);
   BOOST_TEST_REQUIRE(files->size() == 2u);
   BOOST_TEST(((*files)[0].state == FileState::verified));

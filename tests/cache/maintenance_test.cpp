@@ -33,7 +33,8 @@ struct Cache {
     index = std::move(Index::open(store.layout().index_path(), maintenance.index)).value();
   }
 
-  void pull(const std::string& repo, const std::string& commit, const std::vector<PulledFile>& files) {
+  void pull(const std::string& repo, const std::string& commit,
+            const std::vector<PulledFile>& files) {
     BOOST_TEST_REQUIRE(index->upsert_repo(repo).ok());
     BOOST_TEST_REQUIRE(index->upsert_commit(repo, commit).ok());
     std::vector<FileRecord> records;
@@ -60,12 +61,13 @@ struct Cache {
       BOOST_TEST_REQUIRE((*writer)->write(files[i].content.data(), files[i].content.size()).ok());
       auto committed = (*writer)->commit();
       BOOST_TEST_REQUIRE(committed.ok());
-      BOOST_TEST_REQUIRE(index
-                             ->record_blob(committed->sha256, committed->size,
-                                           committed->git_sha1.empty()
-                                               ? std::nullopt
-                                               : std::optional<std::string_view>(committed->git_sha1))
-                             .ok());
+      BOOST_TEST_REQUIRE(
+          index
+              ->record_blob(committed->sha256, committed->size,
+                            committed->git_sha1.empty()
+                                ? std::nullopt
+                                : std::optional<std::string_view>(committed->git_sha1))
+              .ok());
       BOOST_TEST_REQUIRE(index->mark_file_verified(repo, commit, r.path, committed->sha256).ok());
       BOOST_TEST_REQUIRE(view.put_blob(RepoType::model, repo, r.etag(), committed->path).ok());
       BOOST_TEST_REQUIRE(view.link_file(RepoType::model, repo, commit, r.path, r.etag()).ok());
@@ -88,7 +90,8 @@ BOOST_AUTO_TEST_SUITE(maintenance_test)
 
 BOOST_AUTO_TEST_CASE(verify_of_an_intact_cache_reports_nothing) {
   Cache c;
-  c.pull("org/a", k_c1, {{"model.bin", "weights", Storage::lfs}, {"config.json", "{}", Storage::regular}});
+  c.pull("org/a", k_c1,
+         {{"model.bin", "weights", Storage::lfs}, {"config.json", "{}", Storage::regular}});
   auto report = verify(c.options, {}, c.maintenance);
   BOOST_TEST_REQUIRE(report.ok());
   BOOST_TEST(report->ok());
@@ -100,7 +103,8 @@ BOOST_AUTO_TEST_CASE(verify_of_an_intact_cache_reports_nothing) {
 BOOST_AUTO_TEST_CASE(byte_flip_found_by_verify_is_quarantined_and_leaves_the_view) {
   Cache c;
   const std::string weights = test::make_content(5000);
-  c.pull("org/a", k_c1, {{"model.bin", weights, Storage::lfs}, {"config.json", "{}", Storage::regular}});
+  c.pull("org/a", k_c1,
+         {{"model.bin", weights, Storage::lfs}, {"config.json", "{}", Storage::regular}});
   c.pull("org/b", k_c2, {{"sub/copy.bin", weights, Storage::lfs}});
   const std::string sha = hfaudit::util::sha256_hex(weights);
   // Bit rot, or someone editing the hard link in the view.
@@ -169,7 +173,8 @@ BOOST_AUTO_TEST_CASE(gc_removes_unreferenced_blobs) {
 
   auto report = gc(c.options, {}, c.maintenance);
   BOOST_TEST_REQUIRE(report.ok());
-  BOOST_TEST((report->removed_blobs == std::vector<std::string>{hfaudit::util::sha256_hex(orphan)}));
+  BOOST_TEST(
+      (report->removed_blobs == std::vector<std::string>{hfaudit::util::sha256_hex(orphan)}));
   BOOST_TEST(report->bytes_before == 9u);
   BOOST_TEST(report->bytes_after == 3u);
   BOOST_TEST(report->evicted.empty());
@@ -181,11 +186,13 @@ BOOST_AUTO_TEST_CASE(gc_with_a_cap_evicts_least_recently_used_snapshots_first) {
   c.now = 100;
   c.pull("org/old", k_c1, {{"w.bin", std::string(1000, 'o'), Storage::lfs}});
   c.now = 200;
-  c.pull("org/mid", k_c2, {{"w.bin", std::string(1000, 'm'), Storage::lfs},
-                           {"shared.bin", std::string(500, 's'), Storage::lfs}});
+  c.pull("org/mid", k_c2,
+         {{"w.bin", std::string(1000, 'm'), Storage::lfs},
+          {"shared.bin", std::string(500, 's'), Storage::lfs}});
   c.now = 300;
-  c.pull("org/new", k_c3, {{"w.bin", std::string(1000, 'n'), Storage::lfs},
-                           {"shared.bin", std::string(500, 's'), Storage::lfs}});
+  c.pull("org/new", k_c3,
+         {{"w.bin", std::string(1000, 'n'), Storage::lfs},
+          {"shared.bin", std::string(500, 's'), Storage::lfs}});
   c.now = 400;
   BOOST_TEST(c.index->touch_commit("org/old", k_c1).ok());  // used recently: now mid is LRU
 
@@ -211,9 +218,12 @@ BOOST_AUTO_TEST_CASE(gc_with_a_cap_evicts_least_recently_used_snapshots_first) {
 
 BOOST_AUTO_TEST_CASE(list_reports_repos_revisions_sizes_and_verdicts) {
   Cache c;
-  c.pull("org/a", k_c1, {{"model.bin", "12345", Storage::lfs}, {"config.json", "{}", Storage::regular}});
+  c.pull("org/a", k_c1,
+         {{"model.bin", "12345", Storage::lfs}, {"config.json", "{}", Storage::regular}});
   BOOST_TEST(c.index->upsert_ref("org/a", "main", k_c1).ok());
-  BOOST_TEST(c.index->record_scan({hfaudit::util::sha256_hex("12345"), "scan/1", Severity::high, "[]", 0}).ok());
+  BOOST_TEST(
+      c.index->record_scan({hfaudit::util::sha256_hex("12345"), "scan/1", Severity::high, "[]", 0})
+          .ok());
   auto listing = list(c.options, c.maintenance);
   BOOST_TEST_REQUIRE(listing.ok());
   BOOST_TEST_REQUIRE(listing->repos.size() == 1u);

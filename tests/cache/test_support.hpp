@@ -21,7 +21,8 @@ namespace hfaudit::cache::test {
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "hfaudit-cache-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "hfaudit-cache-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     m_path = pattern;
   }
