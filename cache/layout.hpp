@@ -6,7 +6,7 @@
 //   HFAUDIT_HOME/blobs/sha256/ab/cd/<sha256>       verified blobs, 0444 (cache/blob_store.hpp)
 //   HFAUDIT_HOME/partial/<kind>-<digest>.partial   resumable downloads, one per expected hash
 //   HFAUDIT_HOME/tmp/                              scratch (atomic writes)
-//   HFAUDIT_HOME/quarantine/<sha256>.<time>/       quarantined blobs + reason.json
+//   HFAUDIT_HOME/quarantine/<sha256>.<unix>.<rand>/ quarantined blob + reason.json
 //   HFAUDIT_HOME/locks/<name>.lock                 flock() files (cache/lock.hpp)
 //   HF_HUB_CACHE/models--org--name/...             the huggingface_hub view (cache/hf_view.hpp)
 //
