@@ -19,9 +19,8 @@ hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,
   // Pin the tree to the commit the info describes, so both answers agree even
   // if the branch moves between the two calls.
   const std::string commit = info->sha;
-  auto owner_kind = std::async(std::launch::async, [&client, &ref] {
-    return client.author_kind(ref.repo.owner());
-  });
+  auto owner_kind = std::async(std::launch::async,
+                               [&client, &ref] { return client.author_kind(ref.repo.owner()); });
   hub::TreeQuery tree_query;
   tree_query.recursive = hub::Recursive::yes;
   tree_query.expand = hub::Expand::yes;

@@ -17,8 +17,9 @@ std::optional<std::string> env(const char* name) {
 
 // huggingface_hub cleans tokens by removing every CR/LF and trimming spaces.
 std::optional<std::string> clean_token(std::string token) {
-  token.erase(std::remove_if(token.begin(), token.end(), [](char c) { return c == '\r' || c == '\n'; }),
-              token.end());
+  token.erase(
+      std::remove_if(token.begin(), token.end(), [](char c) { return c == '\r' || c == '\n'; }),
+      token.end());
   const auto first = token.find_first_not_of(" \t");
   if (first == std::string::npos) return std::nullopt;
   token = token.substr(first, token.find_last_not_of(" \t") - first + 1);
@@ -60,7 +61,8 @@ std::string expand_path(std::string_view path) {
       const bool braced = path[i + 1] == '{';
       size_t start = i + (braced ? 2 : 1);
       size_t end = start;
-      while (end < path.size() && (std::isalnum(static_cast<unsigned char>(path[end])) || path[end] == '_'))
+      while (end < path.size() &&
+             (std::isalnum(static_cast<unsigned char>(path[end])) || path[end] == '_'))
         ++end;
       if (end > start && (!braced || (end < path.size() && path[end] == '}'))) {
         out += env(std::string(path.substr(start, end - start)).c_str()).value_or("");

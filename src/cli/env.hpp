@@ -21,7 +21,7 @@ struct Environment {
   std::string hfaudit_home;  // HFAUDIT_HOME (index, store, quarantine)
   std::string policy;        // HFAUDIT_POLICY
   bool offline = false;      // HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE
-  std::chrono::milliseconds etag_timeout{10'000};     // HF_HUB_ETAG_TIMEOUT (s)
+  std::chrono::milliseconds etag_timeout{10'000};      // HF_HUB_ETAG_TIMEOUT (s)
   std::chrono::milliseconds download_timeout{10'000};  // HF_HUB_DOWNLOAD_TIMEOUT (s)
   bool ci = false;                                     // CI is set
 };

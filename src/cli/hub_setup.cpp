@@ -27,7 +27,8 @@ std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbo
   return std::move(*client);
 }
 
-ExitCode report_hub_error(std::string_view what, std::string_view repo, const hub::HubError& error) {
+ExitCode report_hub_error(std::string_view what, std::string_view repo,
+                          const hub::HubError& error) {
   print_error(what, repo, error.describe(), error.hint);
   return ExitCode::hub;
 }

@@ -17,7 +17,8 @@ struct InfoArgs {
   std::string fail_on;
 };
 
-constexpr const char* k_info_footer = R"(Reads the Hub's model info, the file tree with the Hub's own per-file security
+constexpr const char* k_info_footer =
+    R"(Reads the Hub's model info, the file tree with the Hub's own per-file security
 scans, and the owner's account kind. Nothing is downloaded but metadata.
 
 Risk factors (each with evidence and a fix): files flagged or not scanned by the
@@ -48,7 +49,8 @@ CommandRunner add_info_command(CLI::App& app, OutputOptions& output) {
                   "Exit 1 when the overall risk is at or above this severity")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_flag("--json", output.json, "Write the hfaudit.info/1 JSON document");
-  cmd->add_option("-o,--output", output.output_file, "Write the document to FILE instead of stdout");
+  cmd->add_option("-o,--output", output.output_file,
+                  "Write the document to FILE instead of stdout");
 
   return [args, &output]() {
     auto ref = hub::parse_repo_ref(args->repo);
@@ -76,7 +78,8 @@ CommandRunner add_info_command(CLI::App& app, OutputOptions& output) {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     auto report = app::gather_info(*client, *ref, now);
-    if (!report) return report_hub_error("cannot assess repository", ref->repo.str(), report.error());
+    if (!report)
+      return report_hub_error("cannot assess repository", ref->repo.str(), report.error());
 
     report::InfoRenderOptions render;
     render.verbose = output.verbose;

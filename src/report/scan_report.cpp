@@ -74,9 +74,8 @@ std::string render_scan_text(const scan::ScanResult& result, const ScanRenderOpt
       const std::string where = f.member.empty() ? fmt::format("@{}", f.offset)
                                                  : fmt::format("{} @{}", f.member, f.offset);
       out += fmt::format("  {:<8} {:<28} {}  {}{}\n",
-                         style.severity(f.severity, scan::to_string(f.severity)),
-                         f.rule, where, f.message,
-                         f.subject.empty() ? "" : fmt::format(" [{}]", f.subject));
+                         style.severity(f.severity, scan::to_string(f.severity)), f.rule, where,
+                         f.message, f.subject.empty() ? "" : fmt::format(" [{}]", f.subject));
     }
     if (options.verbose)
       for (const auto& object : file.objects) render_details(out, object);

@@ -24,11 +24,16 @@ std::string TextStyle::paint(std::string_view ansi, std::string_view text) const
 
 std::string TextStyle::severity(scan::Severity s, std::string_view text) const {
   switch (s) {
-    case scan::Severity::critical: return paint("1;31", text);
-    case scan::Severity::high: return paint("31", text);
-    case scan::Severity::medium: return paint("33", text);
-    case scan::Severity::low: return paint("36", text);
-    case scan::Severity::info: return paint("2", text);
+    case scan::Severity::critical:
+      return paint("1;31", text);
+    case scan::Severity::high:
+      return paint("31", text);
+    case scan::Severity::medium:
+      return paint("33", text);
+    case scan::Severity::low:
+      return paint("36", text);
+    case scan::Severity::info:
+      return paint("2", text);
   }
   return std::string(text);
 }

@@ -20,12 +20,11 @@ constexpr uint64_t k_trivial_card_bytes = 300;
 // licences, as the Hub spells their ids). Anything else, including "other"
 // and community licences with use restrictions, needs a human to read it.
 constexpr std::array<std::string_view, 28> k_open_licences{
-    "apache-2.0",   "mit",          "bsd",          "bsd-2-clause", "bsd-3-clause",
-    "bsd-3-clause-clear", "isc",    "cc0-1.0",      "cc-by-2.0",    "cc-by-3.0",
-    "cc-by-4.0",    "cc-by-sa-3.0", "cc-by-sa-4.0", "mpl-2.0",      "gpl-2.0",
-    "gpl-3.0",      "lgpl-2.1",     "lgpl-3.0",     "agpl-3.0",     "epl-2.0",
-    "unlicense",    "artistic-2.0", "afl-3.0",      "ecl-2.0",      "eupl-1.1",
-    "odc-by",       "pddl",         "wtfpl"};
+    "apache-2.0",   "mit",     "bsd",       "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear",
+    "isc",          "cc0-1.0", "cc-by-2.0", "cc-by-3.0",    "cc-by-4.0",    "cc-by-sa-3.0",
+    "cc-by-sa-4.0", "mpl-2.0", "gpl-2.0",   "gpl-3.0",      "lgpl-2.1",     "lgpl-3.0",
+    "agpl-3.0",     "epl-2.0", "unlicense", "artistic-2.0", "afl-3.0",      "ecl-2.0",
+    "eupl-1.1",     "odc-by",  "pddl",      "wtfpl"};
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -50,10 +49,14 @@ std::string_view dir_name(std::string_view path) {
 
 Severity severity_of_hub_status(hub::ScanStatus status) {
   switch (status) {
-    case hub::ScanStatus::unsafe: return Severity::critical;
-    case hub::ScanStatus::suspicious: return Severity::medium;
-    case hub::ScanStatus::caution: return Severity::low;
-    default: return Severity::info;
+    case hub::ScanStatus::unsafe:
+      return Severity::critical;
+    case hub::ScanStatus::suspicious:
+      return Severity::medium;
+    case hub::ScanStatus::caution:
+      return Severity::low;
+    default:
+      return Severity::info;
   }
 }
 
@@ -64,16 +67,23 @@ bool hub_scanned(hub::ScanStatus status) {
 
 std::string local_scan_for(FileKind kind) {
   switch (kind) {
-    case FileKind::safetensors: return "safetensors header validation";
+    case FileKind::safetensors:
+      return "safetensors header validation";
     case FileKind::pickle_weights:
       return "pickle opcode walk (zip, legacy and tar checkpoints, npy, joblib)";
-    case FileKind::onnx: return "ONNX graph walk (custom domains, external data)";
-    case FileKind::keras: return "Keras config (Lambda layers, foreign classes)";
-    case FileKind::gguf: return "GGUF header validation and chat template check";
-    case FileKind::code: return "reported as code (runs under trust_remote_code)";
+    case FileKind::onnx:
+      return "ONNX graph walk (custom domains, external data)";
+    case FileKind::keras:
+      return "Keras config (Lambda layers, foreign classes)";
+    case FileKind::gguf:
+      return "GGUF header validation and chat template check";
+    case FileKind::code:
+      return "reported as code (runs under trust_remote_code)";
     case FileKind::config:
-    case FileKind::tokenizer: return "JSON/text inspection (auto_map, chat templates)";
-    default: return "content sniffing (format recognised by content)";
+    case FileKind::tokenizer:
+      return "JSON/text inspection (auto_map, chat templates)";
+    default:
+      return "content sniffing (format recognised by content)";
   }
 }
 
@@ -167,8 +177,8 @@ void assess_hub_security(TrustReport& r) {
     if (weights && !hub_scanned(f.hub_status)) unscanned.push_back(f.path);
   }
   if (!unscanned.empty())
-    add(r, "hub.not_scanned", Severity::low, "model files not scanned by the Hub",
-        join(unscanned), "rely on hfaudit's own scan (hfaudit pull scans every file)");
+    add(r, "hub.not_scanned", Severity::low, "model files not scanned by the Hub", join(unscanned),
+        "rely on hfaudit's own scan (hfaudit pull scans every file)");
 }
 
 void assess_provenance(TrustReport& r) {
@@ -216,27 +226,42 @@ void assess_community_and_docs(TrustReport& r) {
 
 std::string_view to_string(FileKind kind) {
   switch (kind) {
-    case FileKind::safetensors: return "safetensors";
-    case FileKind::pickle_weights: return "pickle";
-    case FileKind::onnx: return "onnx";
-    case FileKind::keras: return "keras";
-    case FileKind::gguf: return "gguf";
-    case FileKind::flax_msgpack: return "flax_msgpack";
-    case FileKind::code: return "code";
-    case FileKind::config: return "config";
-    case FileKind::tokenizer: return "tokenizer";
-    case FileKind::card: return "card";
-    case FileKind::other: return "other";
+    case FileKind::safetensors:
+      return "safetensors";
+    case FileKind::pickle_weights:
+      return "pickle";
+    case FileKind::onnx:
+      return "onnx";
+    case FileKind::keras:
+      return "keras";
+    case FileKind::gguf:
+      return "gguf";
+    case FileKind::flax_msgpack:
+      return "flax_msgpack";
+    case FileKind::code:
+      return "code";
+    case FileKind::config:
+      return "config";
+    case FileKind::tokenizer:
+      return "tokenizer";
+    case FileKind::card:
+      return "card";
+    case FileKind::other:
+      return "other";
   }
   return "other";
 }
 
 std::string_view to_string(SafetensorsCoverage coverage) {
   switch (coverage) {
-    case SafetensorsCoverage::full: return "full";
-    case SafetensorsCoverage::partial: return "partial";
-    case SafetensorsCoverage::none: return "none";
-    case SafetensorsCoverage::not_applicable: return "not_applicable";
+    case SafetensorsCoverage::full:
+      return "full";
+    case SafetensorsCoverage::partial:
+      return "partial";
+    case SafetensorsCoverage::none:
+      return "none";
+    case SafetensorsCoverage::not_applicable:
+      return "not_applicable";
   }
   return "not_applicable";
 }
@@ -244,8 +269,8 @@ std::string_view to_string(SafetensorsCoverage coverage) {
 FileKind classify_by_name(std::string_view path) {
   const std::string name = lower(base_name(path));
   if (ends_with(name, ".safetensors")) return FileKind::safetensors;
-  for (std::string_view ext : {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib",
-                               ".npy", ".npz", ".dill", ".sav", ".mar"})
+  for (std::string_view ext : {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy",
+                               ".npz", ".dill", ".sav", ".mar"})
     if (ends_with(name, ext)) return FileKind::pickle_weights;
   if (ends_with(name, ".onnx") || ends_with(name, ".onnx_data")) return FileKind::onnx;
   if (ends_with(name, ".keras") || ends_with(name, ".h5") || ends_with(name, ".hdf5"))
@@ -254,9 +279,8 @@ FileKind classify_by_name(std::string_view path) {
   if (ends_with(name, ".msgpack")) return FileKind::flax_msgpack;
   if (ends_with(name, ".py")) return FileKind::code;
   if (name == "readme.md") return FileKind::card;
-  if (name.find("tokenizer") != std::string::npos || name == "vocab.txt" ||
-      name == "merges.txt" || name == "vocab.json" || ends_with(name, ".model") ||
-      ends_with(name, ".jinja"))
+  if (name.find("tokenizer") != std::string::npos || name == "vocab.txt" || name == "merges.txt" ||
+      name == "vocab.json" || ends_with(name, ".model") || ends_with(name, ".jinja"))
     return FileKind::tokenizer;
   if (ends_with(name, ".json") || ends_with(name, ".yaml") || ends_with(name, ".yml"))
     return FileKind::config;
@@ -286,7 +310,8 @@ TrustReport assess(const TrustInput& in) {
   r.has_eval_results = info.has_model_index() || info.has_eval_results() ||
                        (info.card_data.is_object() && info.card_data.contains("model-index"));
 
-  if (info.security_repo_status) r.hub_scans_done = info.security_repo_status->scans_done.value_or(false);
+  if (info.security_repo_status)
+    r.hub_scans_done = info.security_repo_status->scans_done.value_or(false);
   for (const auto& e : in.tree) {
     if (e.type != hub::EntryType::file) continue;
     FileSignal f;
@@ -330,8 +355,9 @@ TrustReport assess(const TrustInput& in) {
   assess_content(r);
   assess_provenance(r);
   assess_community_and_docs(r);
-  std::stable_sort(r.risk_factors.begin(), r.risk_factors.end(),
-                   [](const RiskFactor& a, const RiskFactor& b) { return a.severity > b.severity; });
+  std::stable_sort(
+      r.risk_factors.begin(), r.risk_factors.end(),
+      [](const RiskFactor& a, const RiskFactor& b) { return a.severity > b.severity; });
   r.overall = r.risk_factors.empty() ? Severity::info : r.risk_factors.front().severity;
   return r;
 }
@@ -346,7 +372,8 @@ nlohmann::json to_json(const TrustReport& r) {
     for (const auto& [name, status] : f.hub_scanners) scanners[name] = hub::to_string(status);
     nlohmann::json imports = nlohmann::json::array();
     for (const auto& i : f.hub_pickle_imports)
-      imports.push_back({{"module", i.module}, {"name", i.name}, {"safety", hub::to_string(i.safety)}});
+      imports.push_back(
+          {{"module", i.module}, {"name", i.name}, {"safety", hub::to_string(i.safety)}});
     files.push_back({{"path", f.path},
                      {"size", f.size},
                      {"lfs", f.lfs},

@@ -64,8 +64,8 @@ struct FileSignal {
 
 struct TrustInput {
   std::string requested_revision;
-  hub::ModelInfo info;                // with blobs=true&securityStatus=true
-  std::vector<hub::TreeEntry> tree;   // recursive, expand=true
+  hub::ModelInfo info;               // with blobs=true&securityStatus=true
+  std::vector<hub::TreeEntry> tree;  // recursive, expand=true
   hub::AuthorKind author_kind = hub::AuthorKind::unknown;
   int64_t now_unix = 0;
 };
