@@ -616,7 +616,8 @@ HubResult<FileMetadata> HubClient::file_metadata(const RepoId& repo, std::string
 HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_view revision,
                                               std::string_view path,
                                               const DownloadCallbacks& callbacks,
-                                              std::uint64_t range_start) const {
+                                              std::uint64_t range_start,
+                                              std::optional<std::uint64_t> range_end) const {
   if (m_options.offline == Offline::yes) {
     return offline_error("download of " + std::string(path) + " from " + repo.str());
   }
@@ -641,7 +642,11 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
     request.headers.emplace_back("Accept-Encoding", "identity");
     request.connect_timeout = m_options.download_timeout;
     request.read_timeout = m_options.download_timeout;
-    if (range_start > 0) request.range_start = range_start;
+    const bool ranged = range_start > 0 || range_end.has_value();
+    if (ranged) {
+      request.range_start = range_start;
+      request.range_end = range_end;
+    }
     request.sink = [&](std::string_view chunk) {
       if (!callbacks.on_data(chunk)) return false;
       delivered += chunk.size();
@@ -673,7 +678,7 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
       result.status = status;
       result.offset = start.offset;
       result.total_size = start.total_size;
-      result.range = range_start == 0 ? RangeOutcome::not_requested
+      result.range = !ranged ? RangeOutcome::not_requested
                      : status == 206  ? RangeOutcome::honoured
                                       : RangeOutcome::ignored;
       if (result.range == RangeOutcome::ignored && !callbacks.on_start) {

@@ -196,13 +196,16 @@ class HubClient {
   // sends "Range: bytes=N-": 206 continues at N; 200 means the server ignored the range —
   // with on_start set the caller is told offset 0 and gets the whole file, without it
   // nothing is delivered and the result says RangeOutcome::ignored (call again from 0).
+  // range_end (inclusive) bounds the request to "bytes=range_start-range_end", for
+  // fetching one file in several parallel ranges.
   // Failures: as file_metadata, plus range_not_satisfiable, bad_request (range-less GET of a
   // file > 50 GB), aborted, redirect_loop. A connection cut after some bytes is not retried:
   // the error is network with bytes_delivered set, so the caller can resume at
   // range_start + bytes_delivered.
   HubResult<DownloadResult> download(const RepoId& repo, std::string_view revision,
                                      std::string_view path, const DownloadCallbacks& callbacks,
-                                     std::uint64_t range_start = 0) const;
+                                     std::uint64_t range_start = 0,
+                                     std::optional<std::uint64_t> range_end = std::nullopt) const;
 
   // The URLs the calls above use (exposed for logging and tests).
   std::string model_api_url(const RepoId& repo) const;

@@ -346,7 +346,8 @@ class CurlTransport final : public HttpTransport {
         break;
     }
     if (request.range_start) {
-      t.range = std::to_string(*request.range_start) + "-";
+      t.range = std::to_string(*request.range_start) + "-" +
+                (request.range_end ? std::to_string(*request.range_end) : std::string());
       curl_easy_setopt(easy, CURLOPT_RANGE, t.range.c_str());
     }
     t.header_list = curl_slist_append(t.header_list, "Expect:");

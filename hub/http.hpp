@@ -59,7 +59,8 @@ struct HttpRequest {
   std::string url;  // absolute, already percent-encoded
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::string> body;           // POST body, sent as is
-  std::optional<std::uint64_t> range_start;  // sends "Range: bytes=N-"
+  std::optional<std::uint64_t> range_start;  // sends "Range: bytes=N-" (or N-M with range_end)
+  std::optional<std::uint64_t> range_end;    // inclusive last byte; needs range_start
   // Streaming target for large bodies. When set, bodies of 2xx responses go here (not into
   // HttpResponse::body) unless on_headers says otherwise; error bodies are always buffered.
   BodySink sink;

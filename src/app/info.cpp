@@ -4,8 +4,8 @@
 
 namespace hfaudit::app {
 
-hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,
-                                               const hub::RepoRef& ref, int64_t now_unix) {
+hub::HubResult<RepoState> fetch_repo_state(const hub::HubClient& client, const hub::RepoRef& ref,
+                                           int64_t now_unix) {
   hub::ModelInfoQuery query;
   query.blobs = hub::Blobs::yes;
   query.security_status = hub::SecurityStatus::yes;
@@ -30,12 +30,23 @@ hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,
 
   trust::TrustInput input;
   input.requested_revision = ref.revision;
-  input.info = std::move(*info);
-  input.tree = std::move(*tree);
+  input.info = *info;
+  input.tree = *tree;
   // The owner's kind is a signal, not a prerequisite: a failure leaves it unknown.
   input.author_kind = kind ? *kind : hub::AuthorKind::unknown;
   input.now_unix = now_unix;
-  return trust::assess(input);
+  RepoState state;
+  state.trust = trust::assess(input);
+  state.info = std::move(*info);
+  state.tree = std::move(*tree);
+  return state;
+}
+
+hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,
+                                               const hub::RepoRef& ref, int64_t now_unix) {
+  auto state = fetch_repo_state(client, ref, now_unix);
+  if (!state) return state.error();
+  return std::move(state->trust);
 }
 
 }  // namespace hfaudit::app

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "hub/client.hpp"
 #include "hub/repo_ref.hpp"
@@ -12,9 +13,20 @@
 
 namespace hfaudit::app {
 
-// Success: the report, pinned to the commit the revision resolved to.
+// What the Hub says about one commit of a repository.
+struct RepoState {
+  hub::ModelInfo info;               // info.sha is the pinned commit
+  std::vector<hub::TreeEntry> tree;  // recursive, with the Hub's per-file scan status
+  trust::TrustReport trust;
+};
+
+// Success: the state, pinned to the commit the revision resolved to.
 // Failure: the Hub error (not found or no access, gated, revision not found,
 // rate limited, network, offline...), already explained and redacted.
+hub::HubResult<RepoState> fetch_repo_state(const hub::HubClient& client, const hub::RepoRef& ref,
+                                           int64_t now_unix);
+
+// fetch_repo_state(), keeping only the trust report.
 hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,
                                                const hub::RepoRef& ref, int64_t now_unix);
 

@@ -49,6 +49,7 @@ int run(int argc, char** argv) {
   const std::vector<std::pair<std::string, CommandRunner>> commands = {
       {"scan", add_scan_command(app, output)},
       {"info", add_info_command(app, output)},
+      {"pull", add_pull_command(app, output)},
   };
 
   try {

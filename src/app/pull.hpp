@@ -1,0 +1,111 @@
+// The `pull` use case: resolve a revision to a commit, read the tree with its
+// hashes, download every selected file into the content-addressed store while
+// hashing it (resuming partial downloads, several files in parallel, big files
+// in ranges), scan every file, gate the result, and only then make the allowed
+// files visible in the huggingface_hub view and write the ref.
+//
+// Invariants (tested in tests/cli/test_pull_cli.py):
+//  - nothing appears in a snapshot before its bytes matched the Hub's hash and
+//    the gate allowed it; blocked files stay in the store, never in the view;
+//  - repo paths that could escape the snapshot are refused before any write;
+//  - a crash or kill at any point leaves the cache consistent, and the next
+//    pull resumes partial downloads and fetches nothing twice;
+//  - a pull of a cached, pinned commit makes no request at all.
+//
+// Visibility: links are created after every selected file was downloaded,
+// verified, scanned and judged, then the ref is written last. A snapshot can
+// be partial (huggingface_hub snapshots are too, e.g. with --include), but
+// never holds an unverified or blocked file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/layout.hpp"
+#include "hub/client.hpp"
+#include "hub/repo_ref.hpp"
+#include "scan/finding.hpp"
+#include "trust/trust.hpp"
+
+namespace hfaudit::app {
+
+enum class FileOutcome {
+  linked,    // verified, allowed, visible in the snapshot
+  blocked,   // verified but refused by the gate: kept out of the view
+  failed,    // not verified (hash mismatch, download error, unsafe path)
+  excluded,  // not selected by --include/--exclude
+};
+std::string_view to_string(FileOutcome outcome);
+
+enum class FileSource { downloaded, resumed, cache };
+std::string_view to_string(FileSource source);
+
+// Why a file failed, for exit codes: integrity (5), hub (4), unsafe path (6), io (3).
+enum class FailureKind { none, integrity, hub, unsafe_path, io };
+
+struct PulledFile {
+  std::string path;
+  uint64_t size = 0;
+  bool lfs = false;
+  std::string etag;    // blob name in the huggingface_hub view
+  std::string sha256;  // once verified
+  FileOutcome outcome = FileOutcome::failed;
+  FileSource source = FileSource::cache;
+  FailureKind failure = FailureKind::none;
+  uint64_t bytes_fetched = 0;
+  std::optional<scan::Severity> max_severity;  // nullopt: no finding
+  std::vector<scan::Finding> findings;         // low and above
+  std::string reason;                          // why blocked or failed
+};
+
+struct PullProgress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  size_t files_done = 0;
+  size_t files_total = 0;
+};
+
+struct PullOptions {
+  cache::CacheOptions cache;
+  std::vector<std::string> include;  // fnmatch globs on repo paths; empty: everything
+  std::vector<std::string> exclude;
+  // Built-in gate until a policy is given: files whose scan reaches this
+  // severity, or that the Hub flagged unsafe, are blocked.
+  scan::Severity block_at = scan::Severity::medium;
+  bool offline = false;             // serve from the cache only
+  size_t parallel_downloads = 8;    // files in flight at once
+  uint64_t range_threshold = 512ull << 20;  // files at least this big are fetched in ranges
+  size_t max_ranges = 4;
+  int max_attempts = 5;  // per file (or range): resumes after cut connections
+  std::function<void(const PullProgress&)> on_progress;  // called from worker threads
+  int64_t now_unix = 0;
+  std::string actor = "hfaudit pull";
+};
+
+// A pull that could not run at all (the Hub refused, the cache is unusable).
+struct PullFailure {
+  enum class Kind { hub, cache, usage } kind = Kind::hub;
+  std::string message;
+  std::string hint;
+};
+
+struct PullResult {
+  std::string repo;
+  std::string revision;
+  std::string commit;
+  std::string snapshot_dir;
+  bool network_used = false;  // false: served entirely from the cache
+  std::vector<PulledFile> files;
+  std::optional<trust::TrustReport> trust;  // absent when no Hub request was made
+  uint64_t bytes_fetched = 0;
+  size_t files_fetched = 0;
+  std::optional<PullFailure> failure;  // set when nothing else is meaningful
+};
+
+// `client` is used only when the cache cannot answer (never with offline).
+PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const PullOptions& options);
+
+}  // namespace hfaudit::app
