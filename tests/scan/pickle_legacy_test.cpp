@@ -91,7 +91,8 @@ BOOST_AUTO_TEST_CASE(structure_mismatches_are_findings) {
   BOOST_TEST(find(broken, "pickle.malformed"));
 
   const std::string trailing = Legacy{}.build() + "junk";
-  const Finding* t = find(scan_bytes(trailing, "m.pt"), "pytorch_legacy.trailing_data");
+  const FileReport trailing_report = scan_bytes(trailing, "m.pt");  // findings point into it
+  const Finding* t = find(trailing_report, "pytorch_legacy.trailing_data");
   BOOST_REQUIRE(t);
   BOOST_TEST(t->severity == Severity::low);
 
