@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
+# The third-party Hub client the compatibility tests read the cache with
+# (versions pinned by tests/compat/package-lock.json).
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/compat/node_modules/@huggingface/hub ]; then
+  npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error
+fi
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHFAUDIT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
