@@ -455,8 +455,8 @@ HubResult<AuthorKind> HubClient::author_kind(std::string_view owner) const {
   const auto context = session.context(nullptr, {}, {}, RequestTarget::listing);
   for (const auto& [kind, collection] : {std::pair{AuthorKind::organization, "organizations"},
                                          std::pair{AuthorKind::user, "users"}}) {
-    const std::string url = m_options.endpoint + "/api/" + collection + "/" +
-                            encode_component(owner) + "/overview";
+    const std::string url =
+        m_options.endpoint + "/api/" + collection + "/" + encode_component(owner) + "/overview";
     auto response = session.api_call(session.api_request(HttpMethod::get, url), context);
     if (response) return kind;
     const HubError& error = response.error();
@@ -678,9 +678,9 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
       result.status = status;
       result.offset = start.offset;
       result.total_size = start.total_size;
-      result.range = !ranged ? RangeOutcome::not_requested
-                     : status == 206  ? RangeOutcome::honoured
-                                      : RangeOutcome::ignored;
+      result.range = !ranged         ? RangeOutcome::not_requested
+                     : status == 206 ? RangeOutcome::honoured
+                                     : RangeOutcome::ignored;
       if (result.range == RangeOutcome::ignored && !callbacks.on_start) {
         range_ignored_unhandled = true;
         return BodyDisposition::abort;

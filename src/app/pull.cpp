@@ -97,10 +97,12 @@ class Puller {
 
   // Downloads, verifies and scans every wanted file, `parallel_downloads` at a time.
   void fetch_all(std::vector<Wanted>& wanted) {
-    for (const auto& w : wanted) m_progress.bytes_total += w.entry.lfs ? w.entry.lfs->size : w.entry.size.value_or(0);
+    for (const auto& w : wanted)
+      m_progress.bytes_total += w.entry.lfs ? w.entry.lfs->size : w.entry.size.value_or(0);
     m_progress.files_total = wanted.size();
     std::atomic<size_t> next{0};
-    const size_t workers = std::max<size_t>(1, std::min(m_options.parallel_downloads, wanted.size()));
+    const size_t workers =
+        std::max<size_t>(1, std::min(m_options.parallel_downloads, wanted.size()));
     std::vector<std::thread> threads;
     for (size_t t = 0; t < workers; ++t)
       threads.emplace_back([&] {
@@ -215,8 +217,10 @@ class Puller {
         return std::nullopt;
       }
       const uint64_t resumed = (*writer)->resume_offset();
-      if (resumed > 0) file.source = FileSource::resumed;
-      else file.source = FileSource::downloaded;
+      if (resumed > 0)
+        file.source = FileSource::resumed;
+      else
+        file.source = FileSource::downloaded;
 
       const uint64_t size = w.expected.size;
       bool ok = true;
@@ -235,7 +239,7 @@ class Puller {
         continue;  // the resumed prefix was bad: start over once
       fail(file,
            committed.error().code == util::ErrorCode::integrity ? FailureKind::integrity
-                                                               : FailureKind::io,
+                                                                : FailureKind::io,
            committed.error().message);
       return std::nullopt;
     }
@@ -311,7 +315,9 @@ class Puller {
         for (int attempt = 0; attempt < m_options.max_attempts && offset < end; ++attempt) {
           std::optional<util::Error> write_error;
           hub::DownloadCallbacks callbacks;
-          callbacks.on_start = [&](const hub::DownloadStart& start) { return start.offset == offset; };
+          callbacks.on_start = [&](const hub::DownloadStart& start) {
+            return start.offset == offset;
+          };
           callbacks.on_data = [&](std::string_view chunk) {
             std::lock_guard lock(writer_mutex);
             if (auto status = writer.write_at(offset, chunk.data(), chunk.size()); !status) {
@@ -386,12 +392,14 @@ void apply_builtin_gate(const PullOptions& options, const trust::TrustReport* tr
   if (file.outcome != FileOutcome::linked) return;
   if (file.max_severity && *file.max_severity >= options.block_at) {
     file.outcome = FileOutcome::blocked;
-    const auto worst = std::max_element(file.findings.begin(), file.findings.end(),
-                                        [](const auto& a, const auto& b) { return a.severity < b.severity; });
-    file.reason = "scan verdict " + std::string(scan::to_string(*file.max_severity)) +
-                  (worst != file.findings.end()
-                       ? " (" + worst->rule + (worst->subject.empty() ? "" : ": " + worst->subject) + ")"
-                       : "");
+    const auto worst =
+        std::max_element(file.findings.begin(), file.findings.end(),
+                         [](const auto& a, const auto& b) { return a.severity < b.severity; });
+    file.reason =
+        "scan verdict " + std::string(scan::to_string(*file.max_severity)) +
+        (worst != file.findings.end()
+             ? " (" + worst->rule + (worst->subject.empty() ? "" : ": " + worst->subject) + ")"
+             : "");
     return;
   }
   if (trust)
@@ -410,8 +418,9 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
     if (file.outcome == FileOutcome::excluded) continue;
     if (file.outcome == FileOutcome::linked) {
       auto placed = view.put_blob(k_model, repo, file.etag, store.blob_path(file.sha256));
-      util::Status linked = placed ? view.link_file(k_model, repo, result.commit, file.path, file.etag)
-                                   : util::Status(placed.error());
+      util::Status linked = placed
+                                ? view.link_file(k_model, repo, result.commit, file.path, file.etag)
+                                : util::Status(placed.error());
       if (!linked) {
         file.outcome = FileOutcome::failed;
         file.failure = FailureKind::io;
@@ -421,7 +430,8 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
       (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
       (void)index.touch_blob(file.sha256);
     } else if (file.outcome == FileOutcome::blocked) {
-      if (!file.sha256.empty()) (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
+      if (!file.sha256.empty())
+        (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
       (void)index.set_file_state(repo, result.commit, file.path, cache::FileState::blocked);
       cache::DecisionRecord decision;
       decision.repo_id = repo;
@@ -439,13 +449,16 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
       entry.commit = result.commit;
       entry.path = file.path;
       if (!file.sha256.empty()) entry.blob_sha256 = file.sha256;
-      entry.detail_json = nlohmann::json{{"reason", file.reason}, {"findings", findings_json(file.findings)}}.dump();
+      entry.detail_json =
+          nlohmann::json{{"reason", file.reason}, {"findings", findings_json(file.findings)}}
+              .dump();
       (void)index.append_audit(entry);
     }
   }
   if (!hub::is_commit_hash(result.revision)) {
     if (auto written = view.write_ref(k_model, repo, result.revision, result.commit); !written)
-      result.failure = PullFailure{PullFailure::Kind::cache, "cannot write the ref: " + written.error().message, ""};
+      result.failure = PullFailure{PullFailure::Kind::cache,
+                                   "cannot write the ref: " + written.error().message, ""};
     (void)index.upsert_ref(repo, result.revision, result.commit);
   }
   (void)index.touch_commit(repo, result.commit);
@@ -509,19 +522,26 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
 
 std::string_view to_string(FileOutcome outcome) {
   switch (outcome) {
-    case FileOutcome::linked: return "linked";
-    case FileOutcome::blocked: return "blocked";
-    case FileOutcome::failed: return "failed";
-    case FileOutcome::excluded: return "excluded";
+    case FileOutcome::linked:
+      return "linked";
+    case FileOutcome::blocked:
+      return "blocked";
+    case FileOutcome::failed:
+      return "failed";
+    case FileOutcome::excluded:
+      return "excluded";
   }
   return "failed";
 }
 
 std::string_view to_string(FileSource source) {
   switch (source) {
-    case FileSource::downloaded: return "downloaded";
-    case FileSource::resumed: return "resumed";
-    case FileSource::cache: return "cache";
+    case FileSource::downloaded:
+      return "downloaded";
+    case FileSource::resumed:
+      return "resumed";
+    case FileSource::cache:
+      return "cache";
   }
   return "cache";
 }
@@ -541,7 +561,8 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
   if (!index) return failure(std::move(result), PullFailure::Kind::cache, index.error().message);
   // gc takes this lock exclusively: it never deletes blobs under a running pull.
   auto gc_guard = cache::lock_named(layout, cache::k_gc_lock_name, cache::LockMode::shared);
-  if (!gc_guard) return failure(std::move(result), PullFailure::Kind::cache, gc_guard.error().message);
+  if (!gc_guard)
+    return failure(std::move(result), PullFailure::Kind::cache, gc_guard.error().message);
   const cache::HfView view(options.cache.hf_hub_cache);
 
   // A pinned commit already in the cache needs no request at all; offline,
@@ -585,7 +606,8 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
       result.files.push_back(std::move(f));
       continue;
     }
-    const bool hashes_ok = e.lfs ? util::is_lower_hex(e.lfs->oid, 64) : util::is_lower_hex(e.oid, 40);
+    const bool hashes_ok =
+        e.lfs ? util::is_lower_hex(e.lfs->oid, 64) : util::is_lower_hex(e.oid, 40);
     if (!hashes_ok) {
       f.outcome = FileOutcome::failed;
       f.failure = FailureKind::integrity;
@@ -609,8 +631,10 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
     result.files.push_back(std::move(f));
   }
   (void)(*index)->upsert_repo(result.repo);
-  (void)(*index)->upsert_commit(result.repo, result.commit, nlohmann::json(trust::to_json(state->trust)).dump());
-  (void)(*index)->record_trust_snapshot(result.repo, result.commit, trust::to_json(state->trust).dump());
+  (void)(*index)->upsert_commit(result.repo, result.commit,
+                                nlohmann::json(trust::to_json(state->trust)).dump());
+  (void)(*index)->record_trust_snapshot(result.repo, result.commit,
+                                        trust::to_json(state->trust).dump());
   if (auto upserted = (*index)->upsert_files(result.repo, result.commit, records); !upserted)
     return failure(std::move(result), PullFailure::Kind::cache, upserted.error().message);
 

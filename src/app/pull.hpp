@@ -75,8 +75,8 @@ struct PullOptions {
   // Built-in gate until a policy is given: files whose scan reaches this
   // severity, or that the Hub flagged unsafe, are blocked.
   scan::Severity block_at = scan::Severity::medium;
-  bool offline = false;             // serve from the cache only
-  size_t parallel_downloads = 8;    // files in flight at once
+  bool offline = false;                     // serve from the cache only
+  size_t parallel_downloads = 8;            // files in flight at once
   uint64_t range_threshold = 512ull << 20;  // files at least this big are fetched in ranges
   size_t max_ranges = 4;
   int max_attempts = 5;  // per file (or range): resumes after cut connections

@@ -25,7 +25,8 @@ struct PullArgs {
   size_t jobs = 8;
 };
 
-constexpr const char* k_pull_footer = R"(Resolves the revision to a commit, downloads every selected file into hfaudit's
+constexpr const char* k_pull_footer =
+    R"(Resolves the revision to a commit, downloads every selected file into hfaudit's
 content-addressed store while verifying it against the Hub's sha256 / git sha1,
 scans it statically, and only then makes it visible in the huggingface_hub cache
 ($HF_HUB_CACHE/models--org--name/snapshots/COMMIT/...), so transformers and
@@ -55,10 +56,18 @@ ExitCode exit_code_of(const app::PullResult& result) {
     if (f.outcome == app::FileOutcome::blocked) code = most_serious(code, ExitCode::policy_blocked);
     if (f.outcome != app::FileOutcome::failed) continue;
     switch (f.failure) {
-      case app::FailureKind::integrity: code = most_serious(code, ExitCode::integrity); break;
-      case app::FailureKind::unsafe_path: code = most_serious(code, ExitCode::policy_blocked); break;
-      case app::FailureKind::io: code = most_serious(code, ExitCode::input); break;
-      default: code = most_serious(code, ExitCode::hub); break;
+      case app::FailureKind::integrity:
+        code = most_serious(code, ExitCode::integrity);
+        break;
+      case app::FailureKind::unsafe_path:
+        code = most_serious(code, ExitCode::policy_blocked);
+        break;
+      case app::FailureKind::io:
+        code = most_serious(code, ExitCode::input);
+        break;
+      default:
+        code = most_serious(code, ExitCode::hub);
+        break;
     }
   }
   return code;
@@ -75,18 +84,19 @@ std::string render_json(const app::PullResult& r) {
                           {"offset", x.offset},
                           {"message", x.message},
                           {"subject", x.subject}});
-    files.push_back({{"path", f.path},
-                     {"size", f.size},
-                     {"lfs", f.lfs},
-                     {"etag", f.etag},
-                     {"sha256", f.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.sha256)},
-                     {"outcome", app::to_string(f.outcome)},
-                     {"source", app::to_string(f.source)},
-                     {"bytes_fetched", f.bytes_fetched},
-                     {"max_severity", f.max_severity ? nlohmann::json(scan::to_string(*f.max_severity))
-                                                     : nlohmann::json(nullptr)},
-                     {"reason", f.reason},
-                     {"findings", findings}});
+    files.push_back(
+        {{"path", f.path},
+         {"size", f.size},
+         {"lfs", f.lfs},
+         {"etag", f.etag},
+         {"sha256", f.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.sha256)},
+         {"outcome", app::to_string(f.outcome)},
+         {"source", app::to_string(f.source)},
+         {"bytes_fetched", f.bytes_fetched},
+         {"max_severity", f.max_severity ? nlohmann::json(scan::to_string(*f.max_severity))
+                                         : nlohmann::json(nullptr)},
+         {"reason", f.reason},
+         {"findings", findings}});
   }
   nlohmann::json doc = {{"schema", "hfaudit.pull/1"},
                         {"hfaudit_version", HFAUDIT_VERSION},
@@ -119,12 +129,14 @@ std::string render_text(const app::PullResult& r, bool verbose, bool color, doub
                        app::to_string(f.source), f.reason.empty() ? "" : "  " + f.reason);
     for (const auto& x : f.findings)
       if (x.severity >= scan::Severity::medium || verbose)
-        out += fmt::format("           {} {} {}{}\n", style.severity(x.severity, scan::to_string(x.severity)),
-                           x.rule, x.message, x.subject.empty() ? "" : " [" + x.subject + "]");
+        out += fmt::format("           {} {} {}{}\n",
+                           style.severity(x.severity, scan::to_string(x.severity)), x.rule,
+                           x.message, x.subject.empty() ? "" : " [" + x.subject + "]");
   }
-  out += fmt::format("{} linked, {} blocked, {} failed, {} excluded; {} fetched in {:.2f} s{}\n",
-                     counts[0], counts[1], counts[2], counts[3], report::human_size(r.bytes_fetched),
-                     seconds, r.network_used ? "" : " (from the cache, no request)");
+  out +=
+      fmt::format("{} linked, {} blocked, {} failed, {} excluded; {} fetched in {:.2f} s{}\n",
+                  counts[0], counts[1], counts[2], counts[3], report::human_size(r.bytes_fetched),
+                  seconds, r.network_used ? "" : " (from the cache, no request)");
   if (!r.snapshot_dir.empty()) out += fmt::format("snapshot: {}\n", r.snapshot_dir);
   return out;
 }
@@ -148,7 +160,8 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
       ->default_str("8");
   cmd->add_flag("--offline", args->offline, "Serve from the cache only (as HF_HUB_OFFLINE=1)");
   cmd->add_flag("--json", output.json, "Write the hfaudit.pull/1 JSON document");
-  cmd->add_option("-o,--output", output.output_file, "Write the document to FILE instead of stdout");
+  cmd->add_option("-o,--output", output.output_file,
+                  "Write the document to FILE instead of stdout");
 
   return [args, &output]() {
     auto ref = hub::parse_repo_ref(args->repo);
@@ -190,15 +203,16 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
       options.on_progress = [&](const app::PullProgress& p) {
         std::lock_guard lock(progress_mutex);
         const auto now = std::chrono::steady_clock::now();
-        if (now - last_draw < std::chrono::milliseconds(100) && p.files_done < p.files_total) return;
+        if (now - last_draw < std::chrono::milliseconds(100) && p.files_done < p.files_total)
+          return;
         last_draw = now;
         const double elapsed = std::chrono::duration<double>(now - started).count();
         const double rate = elapsed > 0 ? static_cast<double>(p.bytes_done) / elapsed : 0;
-        show_progress(fmt::format("pulling {} [{}/{} files] {} / {}  {}/s  ETA {}", args->repo,
-                                  p.files_done, p.files_total, report::human_size(p.bytes_done),
-                                  report::human_size(p.bytes_total),
-                                  report::human_size(static_cast<uint64_t>(rate)),
-                                  eta(p.bytes_total - std::min(p.bytes_done, p.bytes_total), rate)));
+        show_progress(fmt::format(
+            "pulling {} [{}/{} files] {} / {}  {}/s  ETA {}", args->repo, p.files_done,
+            p.files_total, report::human_size(p.bytes_done), report::human_size(p.bytes_total),
+            report::human_size(static_cast<uint64_t>(rate)),
+            eta(p.bytes_total - std::min(p.bytes_done, p.bytes_total), rate)));
       };
 
     const app::PullResult result = app::pull(*client, *ref, options);
@@ -208,9 +222,12 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
     if (result.failure) {
       print_error("cannot pull", ref->repo.str(), result.failure->message, result.failure->hint);
       switch (result.failure->kind) {
-        case app::PullFailure::Kind::hub: return ExitCode::hub;
-        case app::PullFailure::Kind::cache: return ExitCode::input;
-        case app::PullFailure::Kind::usage: return ExitCode::usage;
+        case app::PullFailure::Kind::hub:
+          return ExitCode::hub;
+        case app::PullFailure::Kind::cache:
+          return ExitCode::input;
+        case app::PullFailure::Kind::usage:
+          return ExitCode::usage;
       }
     }
     for (const auto& f : result.files)

@@ -1,0 +1,339 @@
+"""hfaudit pull against the fixture Hub over real HTTP: verification, resume, concurrency,
+the gate, offline use, and a third-party client (@huggingface/hub) reading the cache."""
+import base64
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hubfixture import BIN, SOURCE_DIR, HubTestCase  # noqa: E402
+
+CLEAN = "hfaudit-fixtures/clean-safetensors"
+MALICIOUS = "hfaudit-fixtures/malicious-pickle"
+DRIFT = "hfaudit-fixtures/drift-model"
+FLAKY = "hfaudit-fixtures/flaky-model"
+GATED = "hfaudit-fixtures/gated-manual"
+READER_TOKEN = "hf_fixture_reader"
+LAYOUT_CHECKER = os.path.join(SOURCE_DIR, "tests", "cache", "check_hf_layout.py")
+COMPAT = os.path.join(SOURCE_DIR, "tests", "compat")
+
+
+def git_blob_id(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class PullTest(HubTestCase):
+    def setUp(self):
+        super().setUp()
+        # Every test starts from an empty cache and an unmodified Hub.
+        for d in (self.hub.hf_home, self.hub.hfaudit_home):
+            shutil.rmtree(d, ignore_errors=True)
+        self.addCleanup(self.hub.reset)
+
+    # ---- helpers
+
+    def pull(self, *args, **kw):
+        return self.hfaudit("pull", "--json", *args, **kw)
+
+    def pull_ok(self, *args, **kw):
+        r = self.pull(*args, **kw)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return json.loads(r.stdout)
+
+    def tree(self, repo, rev="main", token=None):
+        return self.hub.get_json(f"/api/models/{repo}/tree/{rev}?recursive=true", token=token)
+
+    def resolve_requests(self):
+        return [e for e in self.hub.log() if "/resolve/" in e["path"]]
+
+    def cdn_requests(self):
+        return self.hub.log(server="cdn")
+
+    def snapshot(self, repo, commit):
+        return os.path.join(self.hub.hf_hub_cache, "models--" + repo.replace("/", "--"),
+                            "snapshots", commit)
+
+    def assert_layout_ok(self):
+        r = subprocess.run([sys.executable, LAYOUT_CHECKER, self.hub.hf_hub_cache],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def assert_snapshot_matches_hub(self, repo, doc, token=None):
+        """Every linked file's bytes hash to what the Hub's tree says."""
+        tree = {e["path"]: e for e in self.tree(repo, doc["commit"], token) if e["type"] == "file"}
+        snap = self.snapshot(repo, doc["commit"])
+        for f in doc["files"]:
+            if f["outcome"] != "linked":
+                continue
+            with open(os.path.join(snap, f["path"]), "rb") as fh:
+                data = fh.read()
+            e = tree[f["path"]]
+            if "lfs" in e:
+                self.assertEqual(hashlib.sha256(data).hexdigest(), e["lfs"]["oid"], f["path"])
+            else:
+                self.assertEqual(git_blob_id(data), e["oid"], f["path"])
+
+    def audit_log(self):
+        db = sqlite3.connect(os.path.join(self.hub.hfaudit_home, "index.sqlite"))
+        try:
+            return db.execute("SELECT action, repo_id, path, detail_json FROM audit_log ORDER BY id").fetchall()
+        finally:
+            db.close()
+
+    def add_big_file(self, repo, path, size):
+        """Commits a valid safetensors file of about `size` bytes (one U8 tensor of
+        pseudo-random bytes) to `repo` main; returns its bytes."""
+        header = json.dumps({"w": {"dtype": "U8", "shape": [size],
+                                   "data_offsets": [0, size]}}).encode()
+        header += b" " * (-len(header) % 8)
+        data = (len(header).to_bytes(8, "little") + header +
+                hashlib.shake_256(path.encode()).digest(size))
+        self.hub.commit(repo=repo, branch="main", title="add " + path,
+                        files={path: base64.b64encode(data).decode()})
+        return data
+
+    # ---- clean pulls
+
+    def test_clean_pull_verifies_links_and_writes_the_ref(self):
+        doc = self.pull_ok(CLEAN)
+        self.assertEqual(doc["schema"], "hfaudit.pull/1")
+        self.assertRegex(doc["commit"], r"^[0-9a-f]{40}$")
+        self.assertEqual(doc["commit"], self.hub.repos()[CLEAN]["main"])
+        self.assertTrue(all(f["outcome"] == "linked" for f in doc["files"]), doc["files"])
+        self.assert_snapshot_matches_hub(CLEAN, doc)
+        ref = os.path.join(self.hub.hf_hub_cache, "models--hfaudit-fixtures--clean-safetensors",
+                           "refs", "main")
+        with open(ref) as f:
+            self.assertEqual(f.read(), doc["commit"])  # exactly 40 hex, no newline
+        self.assert_layout_ok()
+        # nothing of hfaudit's own inside HF_HUB_CACHE
+        self.assertEqual(sorted(os.listdir(self.hub.hf_hub_cache)),
+                         ["models--hfaudit-fixtures--clean-safetensors"])
+        actions = [a for a, *_ in self.audit_log()]
+        self.assertIn("pull", actions)
+
+    def test_repull_makes_no_file_request_and_a_pinned_repull_no_request_at_all(self):
+        doc = self.pull_ok(CLEAN)
+        self.hub.clear_log()
+        again = self.pull_ok(CLEAN)
+        self.assertEqual(again["bytes_fetched"], 0)
+        self.assertEqual(self.resolve_requests(), [])
+        self.assertEqual(self.cdn_requests(), [])
+        self.hub.clear_log()
+        pinned = self.pull_ok(f"{CLEAN}@{doc['commit']}")
+        self.assertFalse(pinned["network_used"])
+        self.assertEqual(self.hub.log(), [])
+        self.assertLess(pinned.get("elapsed", 0), 1)
+
+    def test_new_revision_fetches_only_new_blobs(self):
+        v1 = self.pull_ok(f"{DRIFT}@v1")
+        self.hub.clear_log()
+        main = self.pull_ok(DRIFT)
+        self.assertNotEqual(v1["commit"], main["commit"])
+        fetched = sorted(f["path"] for f in main["files"] if f["bytes_fetched"] > 0)
+        # main changed config.json and added pytorch_model.bin; model.safetensors is shared
+        self.assertEqual(fetched, ["config.json", "pytorch_model.bin"])
+        requested = sorted(e["path"].split("/resolve/")[1].split("/", 1)[1]
+                           for e in self.resolve_requests() if e["method"] == "GET")
+        self.assertEqual(requested, ["config.json", "pytorch_model.bin"])
+        self.assert_layout_ok()
+
+    def test_include_and_exclude_select_files(self):
+        doc = self.pull_ok(CLEAN, "--include", "*.json", "--exclude", "tokenizer*")
+        linked = sorted(f["path"] for f in doc["files"] if f["outcome"] == "linked")
+        self.assertIn("config.json", linked)
+        self.assertIn("1_Pooling/config.json", linked)  # fnmatch: * crosses '/' as in huggingface_hub
+        self.assertNotIn("tokenizer.json", linked)
+        self.assertNotIn("model.safetensors", linked)
+        snap = self.snapshot(CLEAN, doc["commit"])
+        self.assertFalse(os.path.exists(os.path.join(snap, "model.safetensors")))
+
+    # ---- the gate
+
+    def test_malicious_pickle_is_blocked_and_never_visible(self):
+        r = self.pull(MALICIOUS)
+        self.assertEqual(r.returncode, 6, r.stdout + r.stderr)
+        doc = json.loads(r.stdout)
+        blocked = [f for f in doc["files"] if f["outcome"] == "blocked"]
+        self.assertEqual([f["path"] for f in blocked], ["pytorch_model.bin"])
+        self.assertIn("posix.system", json.dumps(blocked[0]["findings"]))
+        snap = self.snapshot(MALICIOUS, doc["commit"])
+        self.assertFalse(os.path.lexists(os.path.join(snap, "pytorch_model.bin")))
+        view_blobs = os.listdir(os.path.join(os.path.dirname(os.path.dirname(snap)), "blobs"))
+        self.assertNotIn(blocked[0]["etag"], view_blobs)
+        self.assertIn("hfaudit: error: blocked (pytorch_model.bin)", r.stderr)
+        blocks = [row for row in self.audit_log() if row[0] == "block"]
+        self.assertEqual([row[2] for row in blocks], ["pytorch_model.bin"])
+        self.assert_layout_ok()
+
+    # ---- integrity and faults
+
+    def test_tampered_body_is_rejected_and_kept_out(self):
+        r = self.pull(FLAKY)
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+        doc = json.loads(r.stdout)
+        bad = {f["path"]: f for f in doc["files"]}["model.safetensors"]
+        self.assertEqual(bad["outcome"], "failed")
+        self.assertIn("sha256", bad["reason"])
+        snap = self.snapshot(FLAKY, doc["commit"])
+        self.assertFalse(os.path.lexists(os.path.join(snap, "model.safetensors")))
+        self.assertTrue(os.path.exists(os.path.join(snap, "extra.safetensors")))
+        # nothing unverified in the store
+        store = glob.glob(os.path.join(self.hub.hfaudit_home, "blobs", "sha256", "*", "*", "*"))
+        for path in store:
+            with open(path, "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), os.path.basename(path))
+        self.assert_layout_ok()
+
+    def test_corrupt_fault_on_one_download_is_an_integrity_error(self):
+        self.hub.faults({"match": r"model\.safetensors", "kind": "corrupt", "times": -1})
+        r = self.pull(CLEAN)
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+
+    def test_rate_limit_and_server_errors_are_retried(self):
+        self.hub.faults([{"match": r"/api/models/.*/revision/", "kind": "429", "retry_after": 1, "times": 1},
+                         {"match": r"model\.safetensors", "kind": "503", "times": 2, "server": "cdn"}])
+        doc = self.pull_ok(CLEAN)
+        self.assertTrue(all(f["outcome"] == "linked" for f in doc["files"]))
+        statuses = [e["status"] for e in self.hub.log(server="cdn") if "model.safetensors" in e["path"]]
+        self.assertEqual(statuses[:3], [503, 503, 200])
+
+    def test_connection_cut_mid_body_resumes_with_a_range(self):
+        self.add_big_file(CLEAN, "big.safetensors", 2 << 20)
+        self.hub.faults({"match": r"big\.safetensors", "kind": "cut", "after_bytes": 700000,
+                         "times": 1, "server": "cdn"})
+        doc = self.pull_ok(CLEAN)
+        big = {f["path"]: f for f in doc["files"]}["big.safetensors"]
+        self.assertEqual(big["outcome"], "linked")
+        gets = [e for e in self.cdn_requests() if "big.safetensors" in e["path"] and e["method"] == "GET"]
+        self.assertEqual(len(gets), 2)
+        self.assertEqual(gets[1]["range"], "bytes=700000-")
+        self.assertEqual(big["bytes_fetched"], big["size"])  # nothing fetched twice
+        self.assert_snapshot_matches_hub(CLEAN, doc)
+
+    def test_slow_drip_completes(self):
+        self.hub.faults({"match": r"config\.json", "kind": "slow", "chunk": 64, "delay_ms": 20,
+                         "times": 1})
+        self.pull_ok(CLEAN, "--include", "config.json")
+
+    def test_redirect_loop_is_a_hub_error(self):
+        self.hub.faults({"match": r"model\.safetensors", "kind": "redirect_loop", "times": -1})
+        r = self.pull(CLEAN)
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertIn("redirect", r.stderr.lower())
+
+    def test_token_is_sent_to_the_hub_only(self):
+        doc = self.pull_ok(GATED, token=READER_TOKEN)
+        self.assertTrue(any(f["outcome"] == "linked" and f["lfs"] for f in doc["files"]))
+        cdn = self.cdn_requests()
+        self.assertTrue(cdn)
+        self.assertFalse(any(e["authorization"] for e in cdn), cdn)
+        self.assertTrue(all(e["token"] in (None, READER_TOKEN) for e in self.hub.log(server="hub")))
+        r = self.hfaudit("pull", "-v", GATED, token=READER_TOKEN)
+        self.assertNotIn(READER_TOKEN, r.stdout + r.stderr)
+        with open(os.path.join(self.hub.hfaudit_home, "index.sqlite"), "rb") as f:
+            self.assertNotIn(READER_TOKEN.encode(), f.read())
+
+    def test_gated_repo_without_token_explains(self):
+        r = self.pull(GATED)
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertIn("gated", r.stderr.lower())
+
+    # ---- offline
+
+    def test_offline_serves_the_cache_and_fails_clearly_otherwise(self):
+        self.pull_ok(CLEAN)
+        self.hub.clear_log()
+        doc = self.pull_ok(CLEAN, env={"HF_HUB_OFFLINE": "1"})
+        self.assertFalse(doc["network_used"])
+        self.assertEqual(self.hub.log(), [])
+        r = self.pull(MALICIOUS, env={"HF_HUB_OFFLINE": "1"})
+        self.assertEqual(r.returncode, 4)
+        self.assertEqual(self.hub.log(), [])
+
+    # ---- crashes and concurrency
+
+    def test_kill_during_a_pull_then_the_next_pull_finishes_without_refetching(self):
+        size = 4 << 20
+        self.add_big_file(CLEAN, "big.safetensors", size)
+        self.hub.faults({"match": r"big\.safetensors", "kind": "slow", "chunk": 65536,
+                         "delay_ms": 50, "times": 1, "server": "cdn"})
+        proc = subprocess.Popen([BIN, "pull", CLEAN], env=self.hub.env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        partial_dir = os.path.join(self.hub.hfaudit_home, "partial")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            parts = glob.glob(os.path.join(partial_dir, "*"))
+            if parts and any(os.path.getsize(p) > 256 << 10 for p in parts):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.assert_layout_ok()
+        self.hub.clear_log()
+        doc = self.pull_ok(CLEAN)
+        big = {f["path"]: f for f in doc["files"]}["big.safetensors"]
+        self.assertEqual(big["source"], "resumed")
+        self.assertLess(big["bytes_fetched"], size)
+        gets = [e for e in self.cdn_requests() if "big.safetensors" in e["path"]]
+        self.assertTrue(gets[0]["range"].startswith("bytes="), gets)
+        self.assert_snapshot_matches_hub(CLEAN, doc)
+        self.assert_layout_ok()
+
+    def test_four_processes_pulling_at_once_download_each_blob_once(self):
+        self.add_big_file(CLEAN, "big.safetensors", 1 << 20)
+        self.hub.faults({"match": r"big\.safetensors", "kind": "slow", "chunk": 65536,
+                         "delay_ms": 10, "times": 1, "server": "cdn"})
+        procs = [subprocess.Popen([BIN, "pull", "--json", CLEAN], env=self.hub.env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, out + err)
+        gets = {}
+        for e in self.hub.log():
+            if e["method"] == "GET" and "/resolve/" in e["path"]:
+                gets[e["path"]] = gets.get(e["path"], 0) + 1
+        self.assertTrue(gets)
+        self.assertEqual(max(gets.values()), 1, gets)
+        self.assert_layout_ok()
+
+    # ---- a real third-party client reads the cache
+
+    @unittest.skipUnless(os.path.isdir(os.path.join(COMPAT, "node_modules", "@huggingface", "hub")),
+                         "npm ci --prefix tests/compat has not run")
+    def test_huggingface_js_scans_the_cache_without_warnings_and_resolves_by_commit(self):
+        doc = self.pull_ok(CLEAN)
+        blocked = self.pull(MALICIOUS)
+        self.assertEqual(blocked.returncode, 6)
+        paths = ["config.json", "model.safetensors", "1_Pooling/config.json"]
+        r = subprocess.run(["node", os.path.join(COMPAT, "check_cache.mjs"), self.hub.hf_hub_cache,
+                            CLEAN, doc["commit"], *paths], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        seen = json.loads(r.stdout)
+        self.assertEqual(seen["warnings"], [])
+        repos = {x["id"]: x for x in seen["repos"]}
+        clean = repos["model:" + CLEAN]
+        self.assertEqual(clean["revisions"][0]["commit"], doc["commit"])
+        self.assertEqual(clean["revisions"][0]["refs"], ["main"])
+        # huggingface.js lists top-level snapshot files only (it skips sub-folders)
+        self.assertIn("model.safetensors", clean["revisions"][0]["files"])
+        malicious_files = repos["model:" + MALICIOUS]["revisions"][0]["files"]
+        self.assertNotIn("pytorch_model.bin", malicious_files)
+        by_path = {f["path"]: f for f in doc["files"]}
+        for p in paths:
+            resolved = seen["resolved"][p]
+            self.assertNotIn("error", resolved, resolved)
+            self.assertEqual(resolved["sha256"], by_path[p]["sha256"])
+
+
+if __name__ == "__main__":
+    unittest.main()
