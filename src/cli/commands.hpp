@@ -14,5 +14,8 @@ using CommandRunner = std::function<ExitCode()>;
 CommandRunner add_scan_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_info_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_pull_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_ls_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_verify_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_gc_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli

@@ -306,6 +306,52 @@ class PullTest(HubTestCase):
         self.assertEqual(max(gets.values()), 1, gets)
         self.assert_layout_ok()
 
+    # ---- ls, verify, gc
+
+    def test_verify_quarantines_a_changed_blob_and_the_next_pull_restores_it(self):
+        doc = self.pull_ok(CLEAN)
+        ok = self.hfaudit("verify", "--json")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertTrue(json.loads(ok.stdout)["ok"])
+        target = {f["path"]: f for f in doc["files"]}["model.safetensors"]
+        blob = glob.glob(os.path.join(self.hub.hfaudit_home, "blobs", "sha256", "*", "*",
+                                      target["sha256"]))[0]
+        os.chmod(blob, 0o644)
+        with open(blob, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        bad = self.hfaudit("verify", "--json")
+        self.assertEqual(bad.returncode, 5, bad.stdout + bad.stderr)
+        report = json.loads(bad.stdout)
+        self.assertEqual([c["sha256"] for c in report["corrupted"]], [target["sha256"]])
+        snap = self.snapshot(CLEAN, doc["commit"])
+        self.assertFalse(os.path.lexists(os.path.join(snap, "model.safetensors")))
+        self.assert_layout_ok()
+        self.assertIn("quarantine", [a for a, *_ in self.audit_log()])
+        again = self.pull_ok(CLEAN)
+        restored = {f["path"]: f for f in again["files"]}["model.safetensors"]
+        self.assertEqual(restored["outcome"], "linked")
+        self.assertGreater(restored["bytes_fetched"], 0)
+        self.assert_snapshot_matches_hub(CLEAN, again)
+
+    def test_ls_lists_and_gc_caps_the_store(self):
+        self.pull_ok(CLEAN)
+        self.assertEqual(self.pull(MALICIOUS).returncode, 6)
+        listing = json.loads(self.hfaudit("ls", "--json").stdout)
+        self.assertEqual(listing["schema"], "hfaudit.ls/1")
+        repos = {r["repo"]: r for r in listing["repos"]}
+        self.assertEqual(repos[MALICIOUS]["snapshots"][0]["blocked"], 1)
+        self.assertEqual(repos[MALICIOUS]["snapshots"][0]["max_severity"], "critical")
+        self.assertEqual(repos[CLEAN]["snapshots"][0]["refs"], ["main"])
+        gc = self.hfaudit("gc", "--max-size", "1KiB", "--json")
+        self.assertEqual(gc.returncode, 0, gc.stderr)
+        self.assertEqual(len(json.loads(gc.stdout)["evicted"]), 2)
+        self.assertEqual(json.loads(self.hfaudit("ls", "--json").stdout)["repos"], [])
+        self.assert_layout_ok()
+        self.assertEqual(self.hfaudit("gc", "--max-size", "lots").returncode, 2)
+
     # ---- a real third-party client reads the cache
 
     @unittest.skipUnless(os.path.isdir(os.path.join(COMPAT, "node_modules", "@huggingface", "hub")),
