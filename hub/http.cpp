@@ -212,8 +212,8 @@ util::Result<HttpResponse> finish(Transfer& t, CURL* easy, CURLcode code) {
       redact_text(t.error_buffer[0] != '\0' ? t.error_buffer.data() : curl_easy_strerror(code));
   if (t.stalled) {
     const auto ms = t.request->read_timeout.count();
-    const std::string limit = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s"
-                                             : std::to_string(ms) + " ms";
+    const std::string limit =
+        ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
     return util::make_error(util::ErrorCode::network,
                             "request to " + where + " timed out: no data for " + limit);
   }

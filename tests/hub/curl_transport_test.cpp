@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>

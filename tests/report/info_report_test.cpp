@@ -30,10 +30,10 @@ BOOST_AUTO_TEST_CASE(schema_and_version_come_first_then_the_documented_order) {
   const auto doc = nlohmann::ordered_json::parse(text);
   std::vector<std::string> keys;
   for (const auto& [key, value] : doc.items()) keys.push_back(key);
-  const std::vector<std::string> expected = {
-      "schema",        "hfaudit_version", "repo",         "revision",
-      "commit",        "provenance",      "community",    "content",
-      "documentation", "hub_security",    "risk_factors", "overall_risk"};
+  const std::vector<std::string> expected = {"schema",       "hfaudit_version", "repo",
+                                             "revision",     "commit",          "provenance",
+                                             "community",    "content",         "documentation",
+                                             "hub_security", "risk_factors",    "overall_risk"};
   BOOST_TEST(keys == expected, nlohmann::json(keys).dump());
   BOOST_TEST(doc["schema"] == "hfaudit.info/1");
   BOOST_TEST(doc["commit"] == std::string(40, 'a'));
