@@ -13,24 +13,64 @@ namespace {
 
 constexpr std::size_t k_max_server_message = 300;
 
+// Length of the well-formed UTF-8 sequence starting at s[i] (1-4), or 0 if it is not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = b(i);
+  std::size_t n = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    n = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    n = 3;
+    if (lead == 0xe0) low = 0xa0;   // no overlong forms
+    if (lead == 0xed) high = 0x9f;  // no surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    n = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;  // <= U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < low || b(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if (b(i + k) < 0x80 || b(i + k) > 0xbf) return 0;
+  return n;
+}
+
 // Server-provided text made safe for a one-line message: no token, no control characters,
-// bounded length (a hostile or broken server controls it).
+// valid UTF-8 (other bytes are shown as \xNN, as a parser quoting a corrupt body would print
+// them raw), bounded length (a hostile or broken server controls it).
 std::string one_line(std::string_view text, std::string_view token) {
-  std::string redacted = redact_text(text, token);
+  const std::string redacted = redact_text(text, token);
   std::string out;
-  for (const char c : redacted) {
-    const auto u = static_cast<unsigned char>(c);
+  bool truncated = false;
+  for (std::size_t i = 0; i < redacted.size();) {
+    if (out.size() >= k_max_server_message) {
+      truncated = true;
+      break;
+    }
+    const auto u = static_cast<unsigned char>(redacted[i]);
     if (u < 0x20 || u == 0x7f) {
       if (!out.empty() && out.back() != ' ') out.push_back(' ');
+      ++i;
+    } else if (u < 0x80) {
+      out.push_back(redacted[i++]);
+    } else if (const std::size_t n = utf8_sequence(redacted, i); n > 0) {
+      out.append(redacted, i, n);
+      i += n;
     } else {
-      out.push_back(c);
+      static constexpr char k_hex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(k_hex[u >> 4]);
+      out.push_back(k_hex[u & 0xf]);
+      ++i;
     }
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
-  if (out.size() > k_max_server_message) {
-    out.resize(k_max_server_message);
-    out += "...";
-  }
+  if (truncated) out += "...";
   return out;
 }
 
@@ -190,7 +230,7 @@ HubError make_http_error(int status, const Headers& headers, std::string_view bo
   const auto not_found_or_private = [&] {
     set(HubErrorKind::repo_not_found_or_no_access,
         (c.repo.empty() ? std::string("repository") : "repository " + c.repo) +
-            " not found or not accessible",
+            " not found or no access",
         token_sent
             ? "The Hub answers the same for a missing and a private repository; a token was "
               "sent, so check the repository id and that the token's account can read it."
@@ -213,8 +253,8 @@ HubError make_http_error(int status, const Headers& headers, std::string_view bo
                contains_icase(server, "invalid username or password") ||
                contains_icase(server, "invalid token")) {
       set(HubErrorKind::invalid_token, "the Hub rejected the token",
-          "The token is invalid or expired: create a new one at "
-          "https://huggingface.co/settings/tokens and set HF_TOKEN.");
+          "The token is invalid or expired: create a new one at " + c.endpoint +
+              "/settings/tokens and set HF_TOKEN (or remove it to read public repositories).");
     } else {
       not_found_or_private();
     }

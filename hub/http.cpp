@@ -86,6 +86,13 @@ struct Transfer {
   BodyDisposition disposition = BodyDisposition::buffer;
   bool aborted = false;
   bool too_big = false;
+  // The per-read timeout: the time of the last byte received (or sent), checked by the
+  // progress callback. libcurl's LOW_SPEED options average over several seconds, so a server
+  // dripping a few bytes every few seconds would never trip them.
+  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  curl_off_t last_down = 0;
+  curl_off_t last_up = 0;
+  bool stalled = false;
   curl_slist* header_list = nullptr;
   std::string range;
   std::array<char, CURL_ERROR_SIZE> error_buffer{};
@@ -102,6 +109,7 @@ struct Transfer {
 std::size_t on_header_line(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
+  t->last_activity = std::chrono::steady_clock::now();
   const std::string_view line(data, n);
   if (line.rfind("HTTP/", 0) == 0) {
     t->response.headers = Headers{};
@@ -149,6 +157,7 @@ std::size_t on_header_line(char* data, std::size_t size, std::size_t count, void
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
+  t->last_activity = std::chrono::steady_clock::now();
   if (t->headers_done && t->disposition == BodyDisposition::sink) {
     if (!t->request->sink(std::string_view(data, n))) {
       t->aborted = true;
@@ -163,6 +172,24 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   }
   t->response.body.append(data, n);
   return n;
+}
+
+// libcurl calls this at least once a second during a transfer; a non-zero return aborts it.
+int on_progress(void* user, curl_off_t, curl_off_t down, curl_off_t, curl_off_t up) {
+  auto* t = static_cast<Transfer*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  if (down != t->last_down || up != t->last_up) {
+    t->last_down = down;
+    t->last_up = up;
+    t->last_activity = now;
+    return 0;
+  }
+  const auto limit = t->request->read_timeout;
+  if (limit.count() > 0 && now - t->last_activity > limit) {
+    t->stalled = true;
+    return 1;
+  }
+  return 0;
 }
 
 util::Result<HttpResponse> finish(Transfer& t, CURL* easy, CURLcode code) {
@@ -183,6 +210,13 @@ util::Result<HttpResponse> finish(Transfer& t, CURL* easy, CURLcode code) {
   const std::string where = redact_url(t.request->url);
   const std::string detail =
       redact_text(t.error_buffer[0] != '\0' ? t.error_buffer.data() : curl_easy_strerror(code));
+  if (t.stalled) {
+    const auto ms = t.request->read_timeout.count();
+    const std::string limit =
+        ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+    return util::make_error(util::ErrorCode::network,
+                            "request to " + where + " timed out: no data for " + limit);
+  }
   if (t.aborted) {
     return util::make_error(util::ErrorCode::io, "transfer stopped by the caller (" + where + ")");
   }
@@ -328,6 +362,10 @@ class CurlTransport final : public HttpTransport {
     if (request.total_timeout.count() > 0) {
       curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
     }
+    t.last_activity = std::chrono::steady_clock::now();
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, &on_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &t);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     if (!m_options.ca_file.empty())
       curl_easy_setopt(easy, CURLOPT_CAINFO, m_options.ca_file.c_str());

@@ -40,6 +40,23 @@ std::optional<std::chrono::milliseconds> seconds_value(const char* name, std::st
   return std::nullopt;
 }
 
+// A whole decimal number in [low, high]; anything else is ignored with a warning.
+std::optional<int64_t> integer_value(const char* name, int64_t low, int64_t high,
+                                     std::string* warnings) {
+  const auto v = env(name);
+  if (!v) return std::nullopt;
+  try {
+    size_t used = 0;
+    const long long n = std::stoll(*v, &used);
+    if (used == v->size() && n >= low && n <= high) return n;
+  } catch (...) {
+  }
+  if (warnings)
+    *warnings += std::string(name) + " must be a whole number from " + std::to_string(low) +
+                 " to " + std::to_string(high) + "; using the default\n";
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool is_truthy(std::string_view value) {
@@ -92,6 +109,10 @@ Environment read_environment(std::string* warnings) {
   e.ci = env("CI").has_value();
   if (auto t = seconds_value("HF_HUB_ETAG_TIMEOUT", warnings)) e.etag_timeout = *t;
   if (auto t = seconds_value("HF_HUB_DOWNLOAD_TIMEOUT", warnings)) e.download_timeout = *t;
+  if (auto n = integer_value("HFAUDIT_HTTP_RETRIES", 0, 20, warnings))
+    e.http_retries = static_cast<int>(*n);
+  if (auto n = integer_value("HFAUDIT_HTTP_BACKOFF_MS", 0, 60'000, warnings))
+    e.http_backoff = std::chrono::milliseconds(*n);
 
   // Token discovery in huggingface_hub's order: HF_TOKEN, the legacy variable,
   // then the token file (HF_TOKEN_PATH, default $HF_HOME/token).

@@ -24,6 +24,9 @@ struct Environment {
   std::chrono::milliseconds etag_timeout{10'000};      // HF_HUB_ETAG_TIMEOUT (s)
   std::chrono::milliseconds download_timeout{10'000};  // HF_HUB_DOWNLOAD_TIMEOUT (s)
   bool ci = false;                                     // CI is set
+  // hfaudit's own HTTP tuning (docs/cli.md, "Environment"); nullopt keeps the client default.
+  std::optional<int> http_retries;                        // HFAUDIT_HTTP_RETRIES (0-20)
+  std::optional<std::chrono::milliseconds> http_backoff;  // HFAUDIT_HTTP_BACKOFF_MS (0-60000)
 };
 
 // Reads the process environment (and the token file). Never fails: unusable

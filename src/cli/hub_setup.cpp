@@ -14,6 +14,8 @@ std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbo
   options.offline = env.offline ? hub::Offline::yes : hub::Offline::no;
   options.etag_timeout = env.etag_timeout;
   options.download_timeout = env.download_timeout;
+  if (env.http_retries) options.max_retries = *env.http_retries;
+  if (env.http_backoff) options.backoff_base = *env.http_backoff;
   if (verbose)
     options.log = [](std::string_view line) {
       std::fputs(("hfaudit: debug: " + std::string(line) + "\n").c_str(), stderr);

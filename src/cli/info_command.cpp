@@ -70,7 +70,9 @@ CommandRunner add_info_command(CLI::App& app, OutputOptions& output) {
       }
       ref->revision = args->revision;
     }
-    const Environment env = read_environment();
+    std::string warnings;
+    const Environment env = read_environment(&warnings);
+    print_warnings(warnings);
     auto client = make_hub_client(env, output.verbose);
     if (!client) return ExitCode::usage;
 

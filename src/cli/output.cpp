@@ -48,6 +48,16 @@ void print_warning(std::string_view message) {
   std::fputs(fmt::format("hfaudit: warning: {}\n", message).c_str(), stderr);
 }
 
+void print_warnings(std::string_view lines) {
+  while (!lines.empty()) {
+    const size_t end = lines.find('\n');
+    const std::string_view line = lines.substr(0, end);
+    if (!line.empty()) print_warning(line);
+    if (end == std::string_view::npos) break;
+    lines.remove_prefix(end + 1);
+  }
+}
+
 bool write_document(const OutputOptions& options, const std::string& document) {
   if (options.output_file.empty() || options.output_file == "-") {
     std::fwrite(document.data(), 1, document.size(), stdout);

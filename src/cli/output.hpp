@@ -34,6 +34,8 @@ struct OutputOptions {
 void print_error(std::string_view what, std::string_view subject, std::string_view why,
                  std::string_view hint = {});
 void print_warning(std::string_view message);
+// print_warning for each non-empty line of `lines`.
+void print_warnings(std::string_view lines);
 
 // Writes `document` to -o FILE or stdout. False (after printing an error) if
 // the file cannot be written.

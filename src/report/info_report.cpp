@@ -82,9 +82,11 @@ std::string render_info_text(const trust::TrustReport& r, const InfoRenderOption
 }
 
 std::string render_info_json(const trust::TrustReport& report) {
-  nlohmann::json doc = {{"schema", "hfaudit.info/1"}, {"hfaudit_version", HFAUDIT_VERSION}};
-  doc.update(trust::to_json(report));
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // The contract puts "schema" and "hfaudit_version" first; the body keeps its documented order.
+  nlohmann::ordered_json doc = {{"schema", "hfaudit.info/1"}, {"hfaudit_version", HFAUDIT_VERSION}};
+  const nlohmann::ordered_json body = trust::to_json(report);
+  for (const auto& [key, value] : body.items()) doc[key] = value;
+  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace hfaudit::report

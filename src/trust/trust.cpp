@@ -362,15 +362,14 @@ TrustReport assess(const TrustInput& in) {
   return r;
 }
 
-nlohmann::json to_json(const TrustReport& r) {
-  const auto optional_number = [](const auto& v) {
-    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-  };
-  nlohmann::json files = nlohmann::json::array();
+nlohmann::ordered_json to_json(const TrustReport& r) {
+  using json = nlohmann::ordered_json;
+  const auto optional_number = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  json files = json::array();
   for (const auto& f : r.files) {
-    nlohmann::json scanners = nlohmann::json::object();
+    json scanners = json::object();
     for (const auto& [name, status] : f.hub_scanners) scanners[name] = hub::to_string(status);
-    nlohmann::json imports = nlohmann::json::array();
+    json imports = json::array();
     for (const auto& i : f.hub_pickle_imports)
       imports.push_back(
           {{"module", i.module}, {"name", i.name}, {"safety", hub::to_string(i.safety)}});
@@ -379,13 +378,13 @@ nlohmann::json to_json(const TrustReport& r) {
                      {"lfs", f.lfs},
                      {"kind", to_string(f.kind)},
                      {"hub_status", f.hub_status == hub::ScanStatus::unknown
-                                        ? nlohmann::json(nullptr)
-                                        : nlohmann::json(hub::to_string(f.hub_status))},
+                                        ? json(nullptr)
+                                        : json(hub::to_string(f.hub_status))},
                      {"hub_scanners", scanners},
                      {"hub_pickle_imports", imports},
                      {"local_scan", f.local_scan}});
   }
-  nlohmann::json factors = nlohmann::json::array();
+  json factors = json::array();
   for (const auto& f : r.risk_factors)
     factors.push_back({{"id", f.id},
                        {"severity", scan::to_string(f.severity)},
@@ -395,7 +394,7 @@ nlohmann::json to_json(const TrustReport& r) {
   const char* author_kind = r.author_kind == hub::AuthorKind::organization ? "organization"
                             : r.author_kind == hub::AuthorKind::user       ? "user"
                                                                            : "unknown";
-  return {
+  return json{
       {"repo", r.repo},
       {"revision", r.revision},
       {"commit", r.commit},
@@ -426,7 +425,7 @@ nlohmann::json to_json(const TrustReport& r) {
        {{"card_present", r.card_present},
         {"card_size", r.card_size},
         {"card_has_metadata", r.card_has_metadata},
-        {"license", r.license.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.license)},
+        {"license", r.license.empty() ? json(nullptr) : json(r.license)},
         {"license_known_open", r.license_known_open}}},
       {"hub_security", {{"scans_done", r.hub_scans_done}, {"files", files}}},
       {"risk_factors", factors},

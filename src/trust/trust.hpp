@@ -113,7 +113,8 @@ struct TrustReport {
 
 TrustReport assess(const TrustInput& input);
 
-// The "hfaudit.info/1" document body (without the schema/version envelope).
-nlohmann::json to_json(const TrustReport& report);
+// The "hfaudit.info/1" document body (without the schema/version envelope), with its keys in
+// the documented order (docs/json-schemas.md), so the envelope can be put first.
+nlohmann::ordered_json to_json(const TrustReport& report);
 
 }  // namespace hfaudit::trust

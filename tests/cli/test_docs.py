@@ -29,6 +29,25 @@ class DocsTest(unittest.TestCase):
                          if f"`{r}`" not in doc and f"`{r.split('.', 1)[1]}`" not in doc)
         self.assertEqual(missing, [], "rules missing from docs/scan.md")
 
+    def test_every_risk_factor_is_documented(self):
+        # add(r, "<id>", Severity::..., ...) in src/trust/trust.cpp
+        with open(os.path.join(SOURCE_DIR, "src", "trust", "trust.cpp")) as f:
+            ids = set(re.findall(r'add\(r,\s*"([a-z_]+\.[a-z_]+)"', f.read()))
+        self.assertGreater(len(ids), 10)
+        with open(os.path.join(SOURCE_DIR, "docs", "json-schemas.md")) as f:
+            doc = f.read()
+        self.assertIn("`hfaudit.info/1`", doc)
+        missing = sorted(i for i in ids if f"`{i}`" not in doc)
+        self.assertEqual(missing, [], "risk factors missing from docs/json-schemas.md")
+
+    def test_hfaudit_environment_variables_are_documented(self):
+        with open(os.path.join(SOURCE_DIR, "src", "cli", "env.cpp")) as f:
+            names = set(re.findall(r'"(HFAUDIT_[A-Z_]+)"', f.read()))
+        self.assertIn("HFAUDIT_HTTP_RETRIES", names)
+        with open(os.path.join(SOURCE_DIR, "docs", "cli.md")) as f:
+            doc = f.read()
+        self.assertEqual(sorted(n for n in names if f"`{n}`" not in doc), [])
+
 
 if __name__ == "__main__":
     unittest.main()

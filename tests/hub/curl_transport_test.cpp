@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -21,8 +23,10 @@ namespace {
 // Answers each connection with the canned response for its request path, then closes it.
 class LoopbackServer {
  public:
-  explicit LoopbackServer(std::map<std::string, std::string> responses)
-      : m_responses(std::move(responses)) {
+  // drip > 0: after the header block, the body is sent 4 bytes at a time with this pause.
+  explicit LoopbackServer(std::map<std::string, std::string> responses,
+                          std::chrono::milliseconds drip = std::chrono::milliseconds(0))
+      : m_responses(std::move(responses)), m_drip(drip) {
     m_socket = ::socket(AF_INET, SOCK_STREAM, 0);
     const int yes = 1;
     ::setsockopt(m_socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
@@ -80,8 +84,16 @@ class LoopbackServer {
       if (request.rfind("HEAD ", 0) == 0)
         response = response.substr(0, response.find("\r\n\r\n") + 4);
       std::size_t sent = 0;
-      while (sent < response.size()) {
-        const auto n = ::send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+      const std::size_t body_start = response.find("\r\n\r\n") + 4;
+      while (sent < response.size() && !m_stop) {
+        std::size_t piece = response.size() - sent;
+        if (m_drip.count() > 0 && sent >= body_start) {
+          piece = std::min<std::size_t>(piece, 4);
+          std::this_thread::sleep_for(m_drip);
+        } else if (m_drip.count() > 0) {
+          piece = body_start - sent;
+        }
+        const auto n = ::send(client, response.data() + sent, piece, MSG_NOSIGNAL);
         if (n <= 0) break;
         sent += static_cast<std::size_t>(n);
       }
@@ -93,6 +105,7 @@ class LoopbackServer {
   }
 
   std::map<std::string, std::string> m_responses;
+  std::chrono::milliseconds m_drip;
   int m_socket = -1;
   std::uint16_t m_port = 0;
   std::atomic<bool> m_stop{false};
@@ -222,6 +235,34 @@ BOOST_AUTO_TEST_CASE(connection_refused_is_a_network_error) {
   auto result = transport->perform(request);
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST((result.error().code == hfaudit::util::ErrorCode::network));
+}
+
+// read_timeout is the longest silence allowed, like huggingface_hub's per-read timeout: a
+// server dripping 4 bytes every 700 ms (well above libcurl's low-speed limit of 1 byte/s)
+// must still time out when read_timeout is 300 ms, as a network error.
+BOOST_AUTO_TEST_CASE(a_dripping_server_trips_the_read_timeout) {
+  LoopbackServer server({{"/drip", response("200 OK", "", std::string(64, 'x'))}},
+                        std::chrono::milliseconds(700));
+  auto transport = make_curl_transport();
+  HttpRequest request;
+  request.url = server.url("/drip");
+  request.read_timeout = std::chrono::milliseconds(300);
+  const auto started = std::chrono::steady_clock::now();
+  auto result = transport->perform(request);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  BOOST_TEST_REQUIRE(!result.ok());
+  BOOST_TEST((result.error().code == hfaudit::util::ErrorCode::network));
+  BOOST_TEST(result.error().message.find("timed out") != std::string::npos, result.error().message);
+  BOOST_TEST((elapsed < std::chrono::seconds(3)));
+
+  // The same drip within a generous timeout completes.
+  request.read_timeout = std::chrono::milliseconds(3000);
+  LoopbackServer quick({{"/drip", response("200 OK", "", std::string(8, 'y'))}},
+                       std::chrono::milliseconds(200));
+  request.url = quick.url("/drip");
+  auto ok = transport->perform(request);
+  BOOST_TEST_REQUIRE(ok.ok(), (ok.ok() ? std::string() : ok.error().message));
+  BOOST_TEST(ok->body == std::string(8, 'y'));
 }
 
 BOOST_AUTO_TEST_CASE(only_http_and_https_are_allowed) {

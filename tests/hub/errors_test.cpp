@@ -143,6 +143,18 @@ BOOST_AUTO_TEST_CASE(server_text_is_one_bounded_line) {
   BOOST_TEST(e.message.size() < 500u);
 }
 
+BOOST_AUTO_TEST_CASE(messages_are_valid_utf8) {
+  // A parser error quoting a corrupt body, or a server sending Latin-1: invalid bytes are
+  // escaped, valid UTF-8 is kept, truncation never splits a character.
+  const HubError e = make_error(HubErrorKind::bad_response,
+                                "last read: '\x84' caf\xc3\xa9 \xff\xfe \xed\xa0\x80 \xe2\x82");
+  BOOST_TEST(e.message == "last read: '\\x84' caf\xc3\xa9 \\xff\\xfe \\xed\\xa0\\x80 \\xe2\\x82");
+  std::string long_text(299, 'a');
+  long_text += "\xc3\xa9\xc3\xa9";
+  const HubError t = make_error(HubErrorKind::bad_response, long_text);
+  BOOST_TEST(t.message == std::string(299, 'a') + "\xc3\xa9...");
+}
+
 BOOST_AUTO_TEST_CASE(converts_to_util_error_codes) {
   using hfaudit::util::ErrorCode;
   BOOST_TEST(
