@@ -1,6 +1,7 @@
 // The peer: @huggingface/hub's snapshotDownload of a repo from the fixture Hub
 // into a fresh cache dir. Usage: node bench/peer_download.mjs HUB_URL REPO CACHE_DIR
-import { snapshotDownload } from "@huggingface/hub";
+// The client is installed (pinned) under tests/compat by `npm ci --prefix tests/compat`.
+import { snapshotDownload } from "../tests/compat/node_modules/@huggingface/hub/dist/index.mjs";
 
 const [hubUrl, repo, cacheDir] = process.argv.slice(2);
 const started = performance.now();
