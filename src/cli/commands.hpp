@@ -13,5 +13,6 @@ using CommandRunner = std::function<ExitCode()>;
 
 CommandRunner add_scan_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_info_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_policy_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli
