@@ -274,7 +274,7 @@ class Evaluator {
     }
     return from_hits(std::move(hits),
                      plural(judged, "model file is", "model files are") + " in allowed formats",
-                     "in formats the policy does not allow");
+                     "in a format the policy does not allow");
   }
 
   Check formats_forbidden(const FormatListRule& rule) const {
@@ -290,7 +290,7 @@ class Evaluator {
           break;
         }
     }
-    return from_hits(std::move(hits), "no file holds a forbidden format", "hold forbidden formats");
+    return from_hits(std::move(hits), "no file holds a forbidden format", "holding a forbidden format");
   }
 
   Check require_safetensors() const {
@@ -313,7 +313,7 @@ class Evaluator {
           hits.emplace_back(p, "pickle weights (by name) while safetensors weights exist");
     }
     return from_hits(std::move(hits), "no pickle-based weights are taken; safetensors cover them",
-                     "are pickle-based although safetensors copies exist");
+                     "pickle-based although safetensors copies exist");
   }
 
   Check pickle_clean(const PickleRule& rule) const {
@@ -338,7 +338,7 @@ class Evaluator {
     return from_hits(std::move(hits),
                      plural(pickles, "pickle-based file is", "pickle-based files are") +
                          " clean, with allowed imports only",
-                     "are pickles with unvetted imports or findings above " +
+                     "pickle-based with unvetted imports or findings above " +
                          std::string(scan::to_string(rule.max_severity)));
   }
 
@@ -362,7 +362,7 @@ class Evaluator {
     return from_hits(std::move(hits),
                      plural(m_in.files.size(), "file has", "files have") + " no finding above " +
                          std::string(scan::to_string(rule.max)),
-                     "have findings above " + std::string(scan::to_string(rule.max)));
+                     "with findings above " + std::string(scan::to_string(rule.max)));
   }
 
   Check hub_flagged(const HubFlaggedRule& rule) const {
@@ -380,7 +380,7 @@ class Evaluator {
     return from_hits(
         std::move(hits),
         "no file is flagged " + std::string(to_string(rule.min_level)) + " or worse by the Hub",
-        "are flagged by the Hub's scanners");
+        "flagged by the Hub's scanners");
   }
 
   Check hub_unscanned() const {
@@ -394,7 +394,7 @@ class Evaluator {
     }
     if (m_in.trust.files.empty()) return Check::not_applicable("the Hub listed no files");
     return from_hits(std::move(hits), "every model file was scanned by the Hub",
-                     "were not scanned by the Hub");
+                     "not scanned by the Hub");
   }
 
   Check allowed_authors(const GlobListRule& rule) const {
@@ -563,7 +563,7 @@ class Evaluator {
       for (const auto& f : m_in.trust.files) check(f.path, f.size);
     }
     return from_hits(std::move(hits), "no file is larger than " + format_size(rule.max_bytes),
-                     "are larger than " + format_size(rule.max_bytes));
+                     "larger than " + format_size(rule.max_bytes));
   }
 
   Check approval() const {

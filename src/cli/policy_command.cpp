@@ -1,11 +1,18 @@
 // `hfaudit policy check FILE`: validate a policy file and summarise it.
+// `hfaudit policy explain REPO[@REV]`: judge a repository against the policy
+// before downloading anything (repository facts and the Hub's file statuses).
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "app/info.hpp"
 #include "cli/commands.hpp"
-#include "policies/policy.hpp"
+#include "cli/env.hpp"
+#include "cli/hub_setup.hpp"
+#include "policies/engine.hpp"
+#include "policies/selection.hpp"
 
 namespace hfaudit::cli {
 
@@ -13,6 +20,9 @@ namespace {
 
 struct PolicyArgs {
   std::string file;
+  std::string repo;
+  std::string revision;
+  std::string policy;
 };
 
 constexpr const char* k_policy_footer =
@@ -27,9 +37,11 @@ $HFAUDIT_HOME/policy.yaml if it exists, then the built-in default.
 Examples:
   hfaudit policy check policies/strict.yaml
   hfaudit policy check --json my-policy.yaml
+  hfaudit policy explain org/model@v1.0 --policy policies/strict.yaml
 
-Exit codes: 0 valid, 2 invalid policy (the error names FILE:LINE and the key),
-3 the file could not be read.)";
+Exit codes: check: 0 valid, 2 invalid policy (the error names FILE:LINE and the
+key), 3 the file could not be read. explain: 0 allowed (possibly with warnings),
+6 blocked by policy, 2 invalid policy, 3 unreadable policy, 4 Hub error.)";
 
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -128,6 +140,106 @@ ExitCode run_check(const PolicyArgs& args, const OutputOptions& output) {
   return write_document(output, line) ? ExitCode::ok : ExitCode::input;
 }
 
+std::string_view outcome_mark(policies::Outcome o) {
+  switch (o) {
+    case policies::Outcome::pass:
+      return "pass ";
+    case policies::Outcome::warn:
+      return "WARN ";
+    case policies::Outcome::block:
+      return "BLOCK";
+    case policies::Outcome::waived:
+      return "waive";
+    case policies::Outcome::not_applicable:
+      return "n/a  ";
+  }
+  return "?";
+}
+
+std::string render_decision_text(const policies::Decision& d, const std::string& source) {
+  std::string out = fmt::format(
+      "{}@{} (requested {}): {} under policy '{}' ({}, sha256 {})\n", d.repo, d.commit,
+      d.requested_revision.empty() ? "main" : d.requested_revision, policies::to_string(d.verdict),
+      d.policy_name, source, d.policy_sha256.substr(0, 12));
+  for (const auto& r : d.rules) {
+    out += fmt::format("  {}  {}: {}\n", outcome_mark(r.outcome), r.id, r.evidence);
+    if (r.outcome == policies::Outcome::block || r.outcome == policies::Outcome::warn)
+      out += fmt::format("         fix: {}\n", r.remediation);
+  }
+  for (const auto& n : d.notes) out += fmt::format("  note: {}\n", n);
+  out += "Content rules (formats, scan findings) are judged when hfaudit pull scans the files.\n";
+  return out;
+}
+
+ExitCode run_explain(const PolicyArgs& args, const OutputOptions& output) {
+  auto ref = hub::parse_repo_ref(args.repo);
+  if (!ref) {
+    print_error("invalid repository", args.repo, ref.error().message,
+                "write it as org/name or org/name@revision");
+    return ExitCode::usage;
+  }
+  if (!args.revision.empty()) {
+    if (ref->revision_given == hub::RevisionGiven::yes) {
+      print_error("two revisions given", args.repo, "use either @REV or --revision");
+      return ExitCode::usage;
+    }
+    if (auto valid = hub::validate_revision(args.revision); !valid) {
+      print_error("invalid revision", args.revision, valid.error().message);
+      return ExitCode::usage;
+    }
+    ref->revision = args.revision;
+  }
+  const Environment env = read_environment();
+  std::error_code ec;
+  const auto home = std::filesystem::exists(policies::home_policy_path(env.hfaudit_home), ec)
+                        ? policies::HomePolicy::present
+                        : policies::HomePolicy::absent;
+  const policies::PolicyChoice choice =
+      policies::select_policy(args.policy, env.policy, env.hfaudit_home, home);
+  auto policy = policies::load_policy(choice);
+  if (!policy) {
+    if (policy.error().code != util::ErrorCode::invalid_argument) {
+      print_error("cannot read policy", choice.path, policy.error().message);
+      return ExitCode::input;
+    }
+    const ParsedError e = split_error(choice.path, policy.error().message);
+    print_error("invalid policy", e.location, e.key.empty() ? e.why : e.key + ": " + e.why);
+    return ExitCode::usage;
+  }
+  auto client = make_hub_client(env, output.verbose);
+  if (!client) return ExitCode::usage;
+  const int64_t now = now_unix();
+  auto report = app::gather_info(*client, *ref, now);
+  if (!report) return report_hub_error("cannot assess repository", ref->repo.str(), report.error());
+
+  policies::EvaluationInput in;
+  in.trust = std::move(*report);
+  in.requested_revision = ref->revision;
+  in.now_unix = now;
+  // The approved-model registry is not consulted here yet (it lives in the
+  // cache index): approval.required reports not approved.
+  in.approval = policies::ApprovalStatus::not_approved;
+  const policies::Decision d = policies::evaluate(*policy, in);
+
+  const std::string source =
+      choice.source == policies::PolicySource::builtin
+          ? std::string("built-in")
+          : fmt::format("{} from {}", choice.path, policies::to_string(choice.source));
+  std::string document;
+  if (output.json) {
+    nlohmann::json doc = {{"schema", "hfaudit.policy-explain/1"},
+                          {"hfaudit_version", HFAUDIT_VERSION},
+                          {"policy_source", policies::to_string(choice.source)},
+                          {"policy_path", choice.path},
+                          {"decision", policies::to_json(d)}};
+    document = doc.dump(2) + "\n";
+  } else {
+    document = render_decision_text(d, source);
+  }
+  if (!write_document(output, document)) return ExitCode::input;
+  return d.verdict == policies::Verdict::block ? ExitCode::policy_blocked : ExitCode::ok;
+}
+
 }  // namespace
 
 CommandRunner add_policy_command(CLI::App& app, OutputOptions& output) {
@@ -142,8 +254,22 @@ CommandRunner add_policy_command(CLI::App& app, OutputOptions& output) {
   check->add_option("-o,--output", output.output_file,
                     "Write the document to FILE instead of stdout");
 
-  return [args, check, &output]() {
+  CLI::App* explain = cmd->add_subcommand(
+      "explain", "Judge a Hub repository against the policy before downloading anything");
+  explain->footer(k_policy_footer);
+  explain->add_option("REPO", args->repo, "Repository as org/name or org/name@revision")
+      ->required();
+  explain->add_option("--revision", args->revision,
+                      "Branch, tag, commit or refs/pr/N (instead of @REV; default main)");
+  explain->add_option("--policy", args->policy,
+                      "Policy file (default: HFAUDIT_POLICY, $HFAUDIT_HOME/policy.yaml, built-in)");
+  explain->add_flag("--json", output.json, "Write the hfaudit.policy-explain/1 JSON document");
+  explain->add_option("-o,--output", output.output_file,
+                      "Write the document to FILE instead of stdout");
+
+  return [args, check, explain, &output]() {
     if (check->parsed()) return run_check(*args, output);
+    if (explain->parsed()) return run_explain(*args, output);
     return ExitCode::usage;
   };
 }

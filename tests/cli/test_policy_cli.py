@@ -2,7 +2,10 @@
 import hashlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -115,6 +118,82 @@ class PolicyCheckTest(ScratchTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertIn("HFAUDIT_POLICY", r.stdout)
         self.assertIn("Exit codes", r.stdout)
+
+
+class PolicyExplainTest(ScratchTestCase):
+    """`policy explain` against the fixture Hub over real HTTP on 127.0.0.1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._dir = tempfile.TemporaryDirectory(prefix="hfaudit-hub-")
+        ready = os.path.join(cls._dir.name, "ready")
+        server = os.path.join(SOURCE_DIR, "fixtures", "hub", "server.py")
+        cls.server = subprocess.Popen(
+            [sys.executable, server, "--port", "0", "--cdn-port", "0", "--many-org", "0",
+             "--ready-file", ready], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while not os.path.exists(ready):
+            if time.time() > deadline or cls.server.poll() is not None:
+                raise RuntimeError("fixture Hub did not start")
+            time.sleep(0.05)
+        with open(ready) as f:
+            cls.endpoint = f.read().split()[1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.terminate()
+        cls.server.wait(timeout=10)
+        cls._dir.cleanup()
+
+    def explain(self, *args, env=None):
+        full = {"HF_ENDPOINT": self.endpoint, "HF_HOME": os.path.join(self.scratch, "hf"),
+                "HFAUDIT_POLICY": "", "HF_TOKEN": ""}
+        full.update(env or {})
+        return run("policy", "explain", *args, env=full)
+
+    def test_clean_repository_is_allowed_by_the_builtin_default(self):
+        r = self.explain("hfaudit-fixtures/clean-safetensors")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("allow under policy 'default' (built-in", r.stdout)
+
+    def test_flagged_file_blocks_with_exit_6(self):
+        r = self.explain("hfaudit-fixtures/malicious-pickle", "--json")
+        self.assertEqual(r.returncode, 6, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["schema"], "hfaudit.policy-explain/1")
+        decision = doc["decision"]
+        self.assertEqual(decision["verdict"], "block")
+        rules = {rule["id"]: rule for rule in decision["rules"]}
+        self.assertEqual(rules["scan.hub_flagged"]["outcome"], "block")
+        self.assertEqual(rules["scan.hub_flagged"]["files"], ["pytorch_model.bin"])
+        self.assertEqual(rules["scan.max_severity"]["outcome"], "not_applicable")
+        blocked = [f["path"] for f in decision["files"] if f["verdict"] == "block"]
+        self.assertEqual(blocked, ["pytorch_model.bin"])
+
+    def test_policy_selection_flag_then_env_then_home(self):
+        home = os.path.join(self.scratch, "home")
+        os.makedirs(home)
+        with open(os.path.join(home, "policy.yaml"), "w") as f:
+            f.write("version: 1\nname: home-policy\nrules: {}\n")
+        env_policy = self.write("env.yaml", "version: 1\nname: env-policy\nrules: {}\n")
+        flag_policy = os.path.join(SOURCE_DIR, "policies", "strict.yaml")
+        repo = "hfaudit-fixtures/clean-safetensors"
+        r = self.explain(repo, env={"HFAUDIT_HOME": home})
+        self.assertIn("policy 'home-policy'", r.stdout)
+        r = self.explain(repo, env={"HFAUDIT_HOME": home, "HFAUDIT_POLICY": env_policy})
+        self.assertIn("policy 'env-policy'", r.stdout)
+        r = self.explain(repo, "--policy", flag_policy,
+                         env={"HFAUDIT_HOME": home, "HFAUDIT_POLICY": env_policy})
+        self.assertIn("policy 'strict'", r.stdout)
+        # strict requires a pinned commit and an approval: blocked.
+        self.assertEqual(r.returncode, 6)
+        self.assertIn("provenance.pinned_commit", r.stdout)
+
+    def test_invalid_selected_policy_is_exit_2(self):
+        bad = self.write("bad.yaml", INVALID)
+        r = self.explain("hfaudit-fixtures/clean-safetensors", "--policy", bad)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f"invalid policy ({bad}:5)", r.stderr)
 
 
 if __name__ == "__main__":
