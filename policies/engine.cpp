@@ -290,7 +290,8 @@ class Evaluator {
           break;
         }
     }
-    return from_hits(std::move(hits), "no file holds a forbidden format", "holding a forbidden format");
+    return from_hits(std::move(hits), "no file holds a forbidden format",
+                     "holding a forbidden format");
   }
 
   Check require_safetensors() const {
