@@ -17,5 +17,6 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_ls_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_verify_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_gc_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_policy_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli
