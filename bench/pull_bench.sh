@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1024}
 work=$(mktemp -d /tmp/hfaudit-bench.XXXXXX)
+server=""
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
