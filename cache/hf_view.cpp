@@ -270,6 +270,11 @@ Result<BlobPlacement> HfView::put_blob(RepoType type, std::string_view repo_id,
     return make_error(ErrorCode::invalid_argument, "invalid etag: '" + std::string(etag) + "'");
   const std::string folder = HFAUDIT_TRY(repo_folder_name(type, repo_id));
   const std::string shown = m_root + "/" + folder + "/blobs";
+  // snapshots/ first: huggingface_hub's scan_cache_dir reports a repo folder
+  // without it as corrupted, so it must exist before anything else does (the
+  // folder itself is created by this same call, a crash between the two
+  // mkdirs leaves an empty folder that the next put_blob completes).
+  (void)HFAUDIT_TRY(open_dirs(m_root, {folder, "snapshots"}, Create::yes));
   UniqueFd blobs = HFAUDIT_TRY(open_dirs(m_root, {folder, "blobs"}, Create::yes));
   struct stat source {};
   if (::stat(source_path.c_str(), &source) != 0) return errno_error(source_path, "stat", errno);

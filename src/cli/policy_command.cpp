@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/env.hpp"
 #include "cli/hub_setup.hpp"
+#include "cli/policy_setup.hpp"
 #include "policies/engine.hpp"
 #include "policies/selection.hpp"
 
@@ -49,33 +50,6 @@ int64_t now_unix() {
       .count();
 }
 
-// parse_policy's message is "<source>:<line>: <key>: <why>"; the source is the
-// path we passed, so the location splits off without guessing.
-struct ParsedError {
-  std::string location;  // FILE:LINE
-  int line = 0;
-  std::string key;
-  std::string why;
-};
-
-ParsedError split_error(const std::string& file, const std::string& message) {
-  ParsedError e;
-  std::string rest = message;
-  if (rest.rfind(file + ":", 0) == 0) {
-    rest = rest.substr(file.size() + 1);
-    size_t digits = 0;
-    while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
-    if (digits > 0) e.line = std::stoi(rest.substr(0, digits));
-    rest = rest.substr(digits);
-    if (rest.rfind(": ", 0) == 0) rest = rest.substr(2);
-  }
-  e.location = e.line > 0 ? file + ":" + std::to_string(e.line) : file;
-  const size_t colon = rest.find(": ");
-  e.key = colon == std::string::npos ? std::string() : rest.substr(0, colon);
-  e.why = colon == std::string::npos ? rest : rest.substr(colon + 2);
-  return e;
-}
-
 ExitCode run_check(const PolicyArgs& args, const OutputOptions& output) {
   auto policy = policies::load_policy_file(args.file);
   if (!policy && policy.error().code != util::ErrorCode::invalid_argument) {
@@ -86,7 +60,7 @@ ExitCode run_check(const PolicyArgs& args, const OutputOptions& output) {
                         {"hfaudit_version", HFAUDIT_VERSION},
                         {"file", args.file}};
   if (!policy) {
-    const ParsedError e = split_error(args.file, policy.error().message);
+    const PolicyError e = split_policy_error(args.file, policy.error().message);
     print_error("invalid policy", e.location, e.key.empty() ? e.why : e.key + ": " + e.why,
                 "see docs/policies.md for every key and its type");
     if (output.json) {
@@ -190,22 +164,11 @@ ExitCode run_explain(const PolicyArgs& args, const OutputOptions& output) {
     ref->revision = args.revision;
   }
   const Environment env = read_environment();
-  std::error_code ec;
-  const auto home = std::filesystem::exists(policies::home_policy_path(env.hfaudit_home), ec)
-                        ? policies::HomePolicy::present
-                        : policies::HomePolicy::absent;
-  const policies::PolicyChoice choice =
-      policies::select_policy(args.policy, env.policy, env.hfaudit_home, home);
-  auto policy = policies::load_policy(choice);
-  if (!policy) {
-    if (policy.error().code != util::ErrorCode::invalid_argument) {
-      print_error("cannot read policy", choice.path, policy.error().message);
-      return ExitCode::input;
-    }
-    const ParsedError e = split_error(choice.path, policy.error().message);
-    print_error("invalid policy", e.location, e.key.empty() ? e.why : e.key + ": " + e.why);
-    return ExitCode::usage;
-  }
+  ExitCode policy_error = ExitCode::ok;
+  auto loaded = load_selected_policy(args.policy, env, policy_error);
+  if (!loaded) return policy_error;
+  const policies::Policy* policy = &loaded->policy;
+  const policies::PolicyChoice& choice = loaded->choice;
   auto client = make_hub_client(env, output.verbose);
   if (!client) return ExitCode::usage;
   const int64_t now = now_unix();

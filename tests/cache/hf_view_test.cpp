@@ -147,7 +147,9 @@ BOOST_AUTO_TEST_CASE(traversal_names_are_rejected_before_touching_disk) {
     BOOST_TEST_REQUIRE(!st.ok());
     BOOST_TEST((st.error().code == ErrorCode::invalid_argument));
   }
-  BOOST_TEST(!test::exists_nofollow(f.repo + "/snapshots"));
+  // put_blob made an empty snapshots/ (scan_cache_dir needs it); the bad
+  // names added nothing to it.
+  BOOST_TEST(std::filesystem::is_empty(f.repo + "/snapshots"));
   BOOST_TEST(!test::exists_nofollow(f.dir / "x"));
   BOOST_TEST(!f.view.put_blob(RepoType::model, k_repo, "../../x", f.store_path(etag)).ok());
 }
