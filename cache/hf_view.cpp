@@ -305,6 +305,10 @@ Result<BlobPlacement> HfView::put_blob(RepoType type, std::string_view repo_id,
     ::unlinkat(blobs.get(), temp.c_str(), 0);
     return errno_error(shown + "/" + name, "rename", err);
   }
+  // rename(2) does nothing (and succeeds) when both names are hard links to
+  // the same file, which is what a concurrent put_blob of the same blob from
+  // another process leaves: remove our temp name explicitly.
+  if (::unlinkat(blobs.get(), temp.c_str(), 0) == 0) placement = BlobPlacement::already_present;
   HFAUDIT_TRY(fsync_fd(blobs.get(), shown));
   return placement;
 }

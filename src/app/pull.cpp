@@ -68,12 +68,41 @@ nlohmann::json findings_json(const std::vector<scan::Finding>& findings) {
   return out;
 }
 
-std::vector<scan::Finding> findings_from_json(const std::string& text, const std::string& path) {
-  std::vector<scan::Finding> out;
+// What the index keeps of a scan (scan_results.findings_json): the formats of
+// the file and of everything nested, and the findings of low and above, which
+// is what the policy judges. Object details (tensor lists) are not kept.
+nlohmann::json report_json(const scan::FileReport& report, const std::vector<scan::Finding>& kept) {
+  nlohmann::json objects = nlohmann::json::array();
+  for (const auto& o : report.objects)
+    objects.push_back({{"member", o.member}, {"format", scan::to_string(o.format)}, {"size", o.size}});
+  return {{"format", scan::to_string(report.format)},
+          {"size", report.size},
+          {"objects", objects},
+          {"findings", findings_json(kept)}};
+}
+
+scan::Format format_from_name(const std::string& name) {
+  for (int f = 0; f <= static_cast<int>(scan::Format::sentencepiece); ++f)
+    if (scan::to_string(static_cast<scan::Format>(f)) == name) return static_cast<scan::Format>(f);
+  return scan::Format::unknown;
+}
+
+// The inverse of report_json, for a verdict cached by this scanner version.
+scan::FileReport report_from_json(const std::string& text, const std::string& path) {
+  scan::FileReport report;
+  report.path = path;
   const auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_array()) return out;
-  for (const auto& f : doc) {
-    if (!f.is_object()) continue;
+  if (!doc.is_object()) return report;
+  report.format = format_from_name(doc.value("format", "unknown"));
+  report.size = doc.value("size", uint64_t{0});
+  for (const auto& o : doc.value("objects", nlohmann::json::array())) {
+    scan::ObjectReport object;
+    object.member = o.value("member", "");
+    object.format = format_from_name(o.value("format", "unknown"));
+    object.size = o.value("size", uint64_t{0});
+    report.objects.push_back(std::move(object));
+  }
+  for (const auto& f : doc.value("findings", nlohmann::json::array())) {
     scan::Finding finding;
     finding.rule = f.value("rule", "");
     finding.severity =
@@ -83,9 +112,9 @@ std::vector<scan::Finding> findings_from_json(const std::string& text, const std
     finding.offset = f.value("offset", uint64_t{0});
     finding.message = f.value("message", "");
     finding.subject = f.value("subject", "");
-    out.push_back(std::move(finding));
+    report.findings.push_back(std::move(finding));
   }
-  return out;
+  return report;
 }
 
 // The state one pull shares between its worker threads.
@@ -130,7 +159,8 @@ class Puller {
   void scan_blob(cache::Index& index, PulledFile& file) {
     if (auto cached = index.latest_scan(file.sha256);
         cached && *cached && (*cached)->scanner_version == k_scanner_version) {
-      file.findings = findings_from_json((*cached)->findings_json, file.path);
+      file.report = report_from_json((*cached)->findings_json, file.path);
+      file.findings = file.report.findings;
       file.max_severity = from_cache_severity((*cached)->max_severity);
       return;
     }
@@ -140,15 +170,17 @@ class Puller {
       return;
     }
     // The repo path names the bytes, so extension checks see the real name.
-    const scan::FileReport report = scan::scan_source(**source, file.path, scan::ScanOptions{});
+    scan::FileReport report = scan::scan_source(**source, file.path, scan::ScanOptions{});
     for (const auto& f : report.findings)
       if (f.severity >= scan::Severity::low) file.findings.push_back(f);
     file.max_severity = report.max_severity();
+    for (auto& object : report.objects) object.details = nlohmann::json::object();
+    file.report = std::move(report);
     cache::ScanRecord record;
     record.blob_sha256 = file.sha256;
     record.scanner_version = std::string(k_scanner_version);
     record.max_severity = to_cache_severity(file.max_severity);
-    record.findings_json = findings_json(file.findings).dump();
+    record.findings_json = report_json(file.report, file.findings).dump();
     (void)index.record_scan(record);
   }
 
@@ -410,6 +442,32 @@ void apply_builtin_gate(const PullOptions& options, const trust::TrustReport* tr
       }
 }
 
+std::string describe_reasons(const policies::Decision& decision, const std::string& path) {
+  std::string out;
+  const auto add = [&out](const std::string& rule, const std::string& evidence) {
+    out += (out.empty() ? "" : "; ") + rule + ": " + evidence;
+  };
+  for (const auto& rule : decision.rules)
+    if (rule.scope == policies::Scope::repository && rule.outcome == policies::Outcome::block)
+      add(rule.id, rule.evidence);
+  for (const auto& file : decision.files)
+    if (file.path == path)
+      for (const auto& reason : file.reasons)
+        if (reason.outcome == policies::Outcome::block) add(reason.rule, reason.evidence);
+  return "policy " + decision.policy_name + ": " + (out.empty() ? "not admitted" : out);
+}
+
+policies::EvaluationInput evaluation_input(const PullOptions& options, const PullResult& result,
+                                           std::vector<scan::FileReport> files) {
+  policies::EvaluationInput input;
+  input.trust = *result.trust;
+  input.files = std::move(files);
+  input.requested_revision = result.revision;
+  input.now_unix = options.now_unix;
+  input.approval = options.approval;
+  return input;
+}
+
 // Links the allowed files, records everything, writes the ref last.
 void publish(const PullOptions& options, cache::Index& index, const cache::HfView& view,
              cache::BlobStore& store, PullResult& result) {
@@ -437,8 +495,8 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
       decision.repo_id = repo;
       decision.commit = result.commit;
       decision.path = file.path;
-      decision.policy_name = "builtin-scan-gate";
-      decision.policy_sha256 = "";
+      decision.policy_name = result.decision ? result.decision->policy_name : "builtin-scan-gate";
+      decision.policy_sha256 = result.decision ? result.decision->policy_sha256 : "";
       decision.decision = cache::Decision::block;
       decision.reasons_json = nlohmann::json::array({file.reason}).dump();
       (void)index.record_decision(decision);
@@ -454,6 +512,18 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
               .dump();
       (void)index.append_audit(entry);
     }
+  }
+  if (result.decision && result.network_used) {
+    cache::DecisionRecord decision;
+    decision.repo_id = repo;
+    decision.commit = result.commit;
+    decision.policy_name = result.decision->policy_name;
+    decision.policy_sha256 = result.decision->policy_sha256;
+    decision.decision = result.decision->verdict == policies::Verdict::block ? cache::Decision::block
+                        : result.decision->verdict == policies::Verdict::warn ? cache::Decision::warn
+                                                                              : cache::Decision::allow;
+    decision.reasons_json = policies::to_json(*result.decision).dump();
+    (void)index.record_decision(decision);
   }
   if (!hub::is_commit_hash(result.revision)) {
     if (auto written = view.write_ref(k_model, repo, result.revision, result.commit); !written)
@@ -489,6 +559,17 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     auto resolved = index.resolve_ref(result.repo, result.revision);
     if (!resolved || !*resolved) return false;
     commit = **resolved;
+  }
+  // The cached verdicts hold only for the policy that made them: under any
+  // other policy the commit is judged again (which needs the Hub's metadata).
+  if (options.policy) {
+    auto decisions = index.decisions(result.repo, commit);
+    if (!decisions) return false;
+    const bool judged_by_this_policy =
+        std::any_of(decisions->begin(), decisions->end(), [&](const cache::DecisionRecord& d) {
+          return !d.path && d.policy_sha256 == options.policy->sha256;
+        });
+    if (!judged_by_this_policy) return false;
   }
   auto files = index.files(result.repo, commit);
   if (!files || files->empty()) return false;
@@ -575,8 +656,9 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
     if (options.offline)
       return failure(std::move(result), PullFailure::Kind::hub,
                      "offline (HF_HUB_OFFLINE) and " + result.repo + "@" + result.revision +
-                         " is not completely in the cache",
-                     "pull it once online, or pin a commit that was pulled");
+                         " is not completely in the cache" +
+                         (options.policy ? " under policy " + options.policy->name : ""),
+                     "pull it once online with this policy, or pin a commit that was pulled");
   }
 
   result.network_used = true;
@@ -638,6 +720,21 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
   if (auto upserted = (*index)->upsert_files(result.repo, result.commit, records); !upserted)
     return failure(std::move(result), PullFailure::Kind::cache, upserted.error().message);
 
+  // Repository-level rules (provenance, licence, custom code, Hub flags...)
+  // need no bytes: a block there stops the pull before any download.
+  if (options.policy) {
+    result.decision = policies::evaluate(*options.policy, evaluation_input(options, result, {}));
+    if (result.decision->repository_verdict == policies::Verdict::block) {
+      for (auto& f : result.files)
+        if (f.outcome != FileOutcome::excluded && f.failure == FailureKind::none) {
+          f.outcome = FileOutcome::blocked;
+          f.reason = describe_reasons(*result.decision, f.path);
+        }
+      publish(options, **index, view, *store, result);
+      return result;
+    }
+  }
+
   Puller puller(client, ref, options, *store, result);
   puller.fetch_all(wanted);
   for (const auto& f : result.files)
@@ -645,7 +742,23 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
       result.bytes_fetched += f.bytes_fetched;
       if (f.bytes_fetched > 0) ++result.files_fetched;
     }
-  for (auto& f : result.files) apply_builtin_gate(options, &*result.trust, f);
+  if (options.policy) {
+    std::vector<scan::FileReport> reports;
+    for (const auto& f : result.files)
+      if (f.outcome == FileOutcome::linked) {
+        reports.push_back(f.report);
+        reports.back().path = f.path;
+      }
+    result.decision =
+        policies::evaluate(*options.policy, evaluation_input(options, result, std::move(reports)));
+    for (auto& f : result.files)
+      if (f.outcome == FileOutcome::linked && !result.decision->admits(f.path)) {
+        f.outcome = FileOutcome::blocked;
+        f.reason = describe_reasons(*result.decision, f.path);
+      }
+  } else {
+    for (auto& f : result.files) apply_builtin_gate(options, &*result.trust, f);
+  }
   publish(options, **index, view, *store, result);
   return result;
 }

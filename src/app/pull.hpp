@@ -27,6 +27,9 @@
 #include "cache/layout.hpp"
 #include "hub/client.hpp"
 #include "hub/repo_ref.hpp"
+#include "policies/engine.hpp"
+#include "policies/policy.hpp"
+#include "scan/context.hpp"
 #include "scan/finding.hpp"
 #include "trust/trust.hpp"
 
@@ -58,6 +61,7 @@ struct PulledFile {
   uint64_t bytes_fetched = 0;
   std::optional<scan::Severity> max_severity;  // nullopt: no finding
   std::vector<scan::Finding> findings;         // low and above
+  scan::FileReport report;                     // format and objects, for the policy
   std::string reason;                          // why blocked or failed
 };
 
@@ -72,8 +76,13 @@ struct PullOptions {
   cache::CacheOptions cache;
   std::vector<std::string> include;  // fnmatch globs on repo paths; empty: everything
   std::vector<std::string> exclude;
-  // Built-in gate until a policy is given: files whose scan reaches this
-  // severity, or that the Hub flagged unsafe, are blocked.
+  // The gate. With a policy, it is evaluated twice: on the Hub's metadata
+  // before any download (a repository-level block stops there), and on the
+  // scan reports after (files it does not admit stay out of the snapshot).
+  // Without one, a built-in gate blocks files whose scan reaches `block_at`
+  // or that the Hub flagged unsafe.
+  const policies::Policy* policy = nullptr;
+  policies::ApprovalStatus approval = policies::ApprovalStatus::not_approved;
   scan::Severity block_at = scan::Severity::medium;
   bool offline = false;                     // serve from the cache only
   size_t parallel_downloads = 8;            // files in flight at once
@@ -100,6 +109,7 @@ struct PullResult {
   bool network_used = false;  // false: served entirely from the cache
   std::vector<PulledFile> files;
   std::optional<trust::TrustReport> trust;  // absent when no Hub request was made
+  std::optional<policies::Decision> decision;  // the policy's, when one was applied
   uint64_t bytes_fetched = 0;
   size_t files_fetched = 0;
   std::optional<PullFailure> failure;  // set when nothing else is meaningful

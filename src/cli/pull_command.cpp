@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/env.hpp"
 #include "cli/hub_setup.hpp"
+#include "cli/policy_setup.hpp"
 #include "report/text_style.hpp"
 
 namespace hfaudit::cli {
@@ -20,7 +21,7 @@ struct PullArgs {
   std::string revision;
   std::vector<std::string> include;
   std::vector<std::string> exclude;
-  std::string fail_on = "medium";
+  std::string policy;
   bool offline = false;
   size_t jobs = 8;
 };
@@ -42,7 +43,11 @@ Examples:
 
 Exit codes: 0 everything selected is in the snapshot, 2 usage error, 3 cache
 not writable, 4 Hub error, 5 bytes did not match their hash, 6 blocked by the
-gate (or an unsafe path in the repository).)";
+policy (or an unsafe path in the repository).
+
+The policy is --policy FILE, else HFAUDIT_POLICY, else $HFAUDIT_HOME/policy.yaml,
+else the built-in default (docs/policies.md). It is evaluated on the Hub's
+metadata before any download, and on the scan reports after.)";
 
 std::string eta(uint64_t remaining, double rate) {
   if (rate <= 0) return "--:--";
@@ -52,6 +57,8 @@ std::string eta(uint64_t remaining, double rate) {
 
 ExitCode exit_code_of(const app::PullResult& result) {
   ExitCode code = ExitCode::ok;
+  if (result.decision && result.decision->verdict == policies::Verdict::block)
+    code = ExitCode::policy_blocked;
   for (const auto& f : result.files) {
     if (f.outcome == app::FileOutcome::blocked) code = most_serious(code, ExitCode::policy_blocked);
     if (f.outcome != app::FileOutcome::failed) continue;
@@ -109,6 +116,8 @@ std::string render_json(const app::PullResult& r) {
                         {"files_fetched", r.files_fetched},
                         {"overall_risk", r.trust ? nlohmann::json(scan::to_string(r.trust->overall))
                                                  : nlohmann::json(nullptr)},
+                        {"decision", r.decision ? nlohmann::json(policies::to_json(*r.decision))
+                                                : nlohmann::json(nullptr)},
                         {"files", files}};
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -137,6 +146,15 @@ std::string render_text(const app::PullResult& r, bool verbose, bool color, doub
       fmt::format("{} linked, {} blocked, {} failed, {} excluded; {} fetched in {:.2f} s{}\n",
                   counts[0], counts[1], counts[2], counts[3], report::human_size(r.bytes_fetched),
                   seconds, r.network_used ? "" : " (from the cache, no request)");
+  if (r.decision) {
+    out += fmt::format("policy {}: {}\n", r.decision->policy_name,
+                       policies::to_string(r.decision->verdict));
+    for (const auto& rule : r.decision->rules)
+      if (rule.outcome == policies::Outcome::warn || rule.outcome == policies::Outcome::block ||
+          rule.outcome == policies::Outcome::waived)
+        out += fmt::format("  {:<7} {:<32} {}\n", policies::to_string(rule.outcome), rule.id,
+                           rule.evidence);
+  }
   if (!r.snapshot_dir.empty()) out += fmt::format("snapshot: {}\n", r.snapshot_dir);
   return out;
 }
@@ -151,10 +169,9 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
   cmd->add_option("--revision", args->revision, "Branch, tag, commit or refs/pr/N (default main)");
   cmd->add_option("--include", args->include, "Only files matching this glob (repeatable)");
   cmd->add_option("--exclude", args->exclude, "Skip files matching this glob (repeatable)");
-  cmd->add_option("--fail-on", args->fail_on,
-                  "Block files whose scan reaches this severity (built-in gate)")
-      ->check(CLI::IsMember({"low", "medium", "high", "critical"}))
-      ->default_str("medium");
+  cmd->add_option("--policy", args->policy,
+                  "Policy file (default: HFAUDIT_POLICY, then $HFAUDIT_HOME/policy.yaml, then the "
+                  "built-in default)");
   cmd->add_option("-j,--jobs", args->jobs, "Files downloaded in parallel")
       ->check(CLI::Range(1, 64))
       ->default_str("8");
@@ -182,14 +199,17 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
       ref->revision = args->revision;
     }
     const Environment env = read_environment();
+    ExitCode policy_error = ExitCode::ok;
+    const auto policy = load_selected_policy(args->policy, env, policy_error);
+    if (!policy) return policy_error;
     auto client = make_hub_client(env, output.verbose);
     if (!client) return ExitCode::usage;
 
     app::PullOptions options;
+    options.policy = &policy->policy;
     options.cache = {env.hfaudit_home, env.hf_hub_cache};
     options.include = args->include;
     options.exclude = args->exclude;
-    options.block_at = *scan::parse_severity(args->fail_on);
     options.offline = args->offline || env.offline;
     options.parallel_downloads = args->jobs;
     const auto started = std::chrono::steady_clock::now();

@@ -136,7 +136,14 @@ class PullTest(HubTestCase):
     def test_new_revision_fetches_only_new_blobs(self):
         v1 = self.pull_ok(f"{DRIFT}@v1")
         self.hub.clear_log()
-        main = self.pull_ok(DRIFT)
+        r = self.pull(DRIFT)
+        # The default policy refuses the new pickle next to safetensors weights
+        # (formats.require_safetensors): it is fetched and verified, never linked.
+        self.assertEqual(r.returncode, 6, r.stdout + r.stderr)
+        main = json.loads(r.stdout)
+        outcomes = {f["path"]: f["outcome"] for f in main["files"]}
+        self.assertEqual(outcomes["pytorch_model.bin"], "blocked")
+        self.assertEqual(outcomes["model.safetensors"], "linked")
         self.assertNotEqual(v1["commit"], main["commit"])
         fetched = sorted(f["path"] for f in main["files"] if f["bytes_fetched"] > 0)
         # main changed config.json and added pytorch_model.bin; model.safetensors is shared
@@ -173,6 +180,49 @@ class PullTest(HubTestCase):
         blocks = [row for row in self.audit_log() if row[0] == "block"]
         self.assertEqual([row[2] for row in blocks], ["pytorch_model.bin"])
         self.assert_layout_ok()
+
+    def test_repository_level_block_stops_before_any_download(self):
+        r = self.pull("hfaudit-fixtures/custom-code")
+        self.assertEqual(r.returncode, 6, r.stdout + r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertTrue(all(f["outcome"] == "blocked" for f in doc["files"]), doc["files"])
+        self.assertIn("code.custom_code", doc["files"][0]["reason"])
+        self.assertEqual(self.resolve_requests(), [])  # no byte was fetched
+        self.assertEqual(doc["decision"]["verdict"], "block")
+
+    def test_a_policy_can_approve_custom_code(self):
+        policy = os.path.join(self.hub.tmp, "approve.yaml")
+        with open(policy, "w") as f:
+            f.write("version: 1\nname: approve-custom\nrules:\n"
+                    "  scan.max_severity:\n    max: low\n"
+                    "  code.custom_code:\n    approved_repos: [hfaudit-fixtures/custom-code]\n")
+        doc = self.pull_ok("hfaudit-fixtures/custom-code", "--policy", policy)
+        self.assertEqual(doc["decision"]["policy"]["name"], "approve-custom")
+        snap = self.snapshot("hfaudit-fixtures/custom-code", doc["commit"])
+        self.assertTrue(os.path.exists(os.path.join(snap, "modeling_x.py")))
+
+    def test_an_invalid_policy_is_a_usage_error_naming_the_line(self):
+        policy = os.path.join(self.hub.tmp, "bad.yaml")
+        with open(policy, "w") as f:
+            f.write("version: 1\nname: bad\nrules:\n  scan.max_severity:\n    max: severe\n")
+        r = self.pull(CLEAN, "--policy", policy)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f"invalid policy ({policy}:5)", r.stderr)
+        self.assertEqual(self.hub.log(), [])
+
+    def test_a_cached_commit_is_judged_again_under_another_policy(self):
+        doc = self.pull_ok(CLEAN)
+        pinned = f"{CLEAN}@{doc['commit']}"
+        self.hub.clear_log()
+        self.assertFalse(self.pull_ok(pinned)["network_used"])  # same policy: cache only
+        strict = os.path.join(SOURCE_DIR, "policies", "strict.yaml")
+        r = self.pull(pinned, "--policy", strict)
+        again = json.loads(r.stdout)
+        self.assertTrue(again["network_used"])  # re-judged with the Hub's metadata
+        self.assertEqual(again["decision"]["policy"]["name"], "strict")
+        self.assertEqual(self.cdn_requests(), [])  # but no byte fetched again
+        offline = self.pull(pinned, "--policy", strict, env={"HF_HUB_OFFLINE": "1"})
+        self.assertEqual(offline.returncode, 0 if r.returncode == 0 else offline.returncode)
 
     # ---- integrity and faults
 
