@@ -22,6 +22,8 @@ constexpr uint64_t k_numpy_max_header = 10000;
 constexpr uint64_t k_max_header = 1 << 20;
 constexpr int k_max_nesting = 32;
 
+struct DictEntry;
+
 struct Literal {
   enum class Kind { string, integer, boolean, none, tuple, list, dict };
   Kind kind = Kind::none;
@@ -31,7 +33,14 @@ struct Literal {
   bool overflow = false;  // integer did not fit 64 bits
   bool flag = false;      // boolean
   std::vector<Literal> items;
-  std::vector<std::pair<std::string, Literal>> entries;  // dict (string keys only)
+  // dict (string keys only). DictEntry rather than std::pair: a pair of an
+  // incomplete type does not compile with clang and libstdc++.
+  std::vector<DictEntry> entries;
+};
+
+struct DictEntry {
+  std::string key;
+  Literal value;
 };
 
 // Python literal subset used by numpy headers. Returns nullopt on anything
@@ -128,7 +137,7 @@ class LiteralParser {
             m_duplicate_key = true;
           }
         }
-        if (!replaced) v.entries.emplace_back(std::move(key->text), std::move(*item));
+        if (!replaced) v.entries.push_back(DictEntry{std::move(key->text), std::move(*item)});
         comma = eat(',');
       }
       return v;
@@ -229,7 +238,7 @@ std::string render(const Literal& v) {
     case Literal::Kind::dict: {
       std::string s = "{";
       for (size_t i = 0; i < v.entries.size(); ++i)
-        s += (i ? ", '" : "'") + v.entries[i].first + "': " + render(v.entries[i].second);
+        s += (i ? ", '" : "'") + v.entries[i].key + "': " + render(v.entries[i].value);
       return s + "}";
     }
   }
