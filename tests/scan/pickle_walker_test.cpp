@@ -320,6 +320,20 @@ BOOST_AUTO_TEST_CASE(self_referencing_list_is_freed) {
   BOOST_TEST(!any_at_least(report, Severity::medium), dump(report));
 }
 
+BOOST_AUTO_TEST_CASE(deeply_nested_values_are_freed_without_recursion) {
+  // Fuzzing regression (fixtures/scan/regressions/deep_tuple_nesting.pkl.gz):
+  // TUPLE1 over TUPLE1 nests one level per byte, and freeing the chain through
+  // nested shared_ptr destructors overflowed the stack. REDUCE chains nest
+  // call nodes the same way.
+  const std::string tuples = proto(2) + "]" + std::string(200'000, k_tuple1[0]) + ".";
+  const FileReport nested = scan_bytes(tuples);
+  BOOST_TEST(!any_at_least(nested, Severity::medium), dump(nested));
+  std::string calls = proto(2) + "]";
+  for (int i = 0; i < 100'000; ++i) calls += ")R";
+  const FileReport chained = scan_bytes(calls + ".");
+  BOOST_TEST(find(chained, "pickle.call.indirect"), dump(chained));
+}
+
 BOOST_AUTO_TEST_CASE(stack_and_memo_limits_stop_the_walk) {
   hfaudit::scan::ScanOptions options;
   options.limits.max_pickle_stack = 1000;
