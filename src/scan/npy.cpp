@@ -7,6 +7,7 @@
 #include <cctype>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "scan/format_scanners.hpp"
@@ -123,21 +124,21 @@ class LiteralParser {
       ++m_pos;
       v.kind = Literal::Kind::dict;
       bool comma = false;
+      // Key -> index in entries: a 1 MiB header holds ~100 000 keys, too many
+      // to compare pairwise.
+      std::unordered_map<std::string, size_t> index;
       while (!eat('}')) {
         if (!v.entries.empty() && !comma) return std::nullopt;
         auto key = value(depth + 1);
         if (!key || key->kind != Literal::Kind::string || !eat(':')) return std::nullopt;
         auto item = value(depth + 1);
         if (!item) return std::nullopt;
-        bool replaced = false;
-        for (auto& [k, existing] : v.entries) {
-          if (k == key->text) {
-            existing = std::move(*item);  // Python: the later key wins
-            replaced = true;
-            m_duplicate_key = true;
-          }
+        if (const auto [it, added] = index.emplace(key->text, v.entries.size()); !added) {
+          v.entries[it->second].value = std::move(*item);  // Python: the later key wins
+          m_duplicate_key = true;
+        } else {
+          v.entries.push_back(DictEntry{std::move(key->text), std::move(*item)});
         }
-        if (!replaced) v.entries.push_back(DictEntry{std::move(key->text), std::move(*item)});
         comma = eat(',');
       }
       return v;
