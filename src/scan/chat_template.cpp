@@ -312,8 +312,31 @@ std::string shorten(std::string s) {
   return s;
 }
 
-std::string token_source(const Token& t) {
+std::string_view token_source(const Token& t) {
   return t.kind == Kind::string ? t.raw : t.text;
+}
+
+// Subjects are shortened to k_max_subject anyway; building them further would
+// make nested groups quadratic.
+void append_capped(std::string& s, std::string_view piece) {
+  if (s.size() <= k_max_subject) s.append(piece.substr(0, k_max_subject + 1 - s.size()));
+}
+
+// A token inside a [..] or (..) after a global root that makes the chain reach
+// Python internals.
+bool is_dangerous_in_chain(const Token& t) {
+  return (t.kind == Kind::string && (t.text.find('_') != std::string::npos || t.escaped)) ||
+         (t.kind == Kind::identifier && t.text.find("__") != std::string::npos);
+}
+
+// A token in |attr(..) arguments that computes the attribute name.
+bool builds_attr_name(const Token& t) {
+  if (t.kind == Kind::op) return t.text == "~" || t.text == "+" || t.text == "*" || t.text == "%";
+  if (t.kind == Kind::identifier)
+    return t.text == "format" || t.text == "join" || t.text == "replace" || t.text == "lower" ||
+           t.text == "upper" || t.text == "reverse" || t.text == "string" || t.text == "first" ||
+           t.text == "last";
+  return t.kind == Kind::string && (t.text.find('_') != std::string::npos || t.escaped);
 }
 
 class Checker {
@@ -334,8 +357,16 @@ class Checker {
                      "(CVE-2024-34359 class)",
                  key);
   }
-  // Index just past the bracket group opened at `open` (which must be an op).
-  size_t skip_group(const std::vector<Token>& t, size_t open) const;
+  // Precomputes group ends and token counts so that every chain and filter
+  // check is O(1) in the group size: templates nest thousands of groups.
+  void index(const std::vector<Token>& t);
+  // Index just past the bracket group opened at `open` (which must be an op):
+  // after its closing bracket, else at the end of the code block.
+  size_t skip_group(size_t open) const { return m_group_end[open]; }
+  // Whether any token in [begin, end) satisfies the predicate behind `prefix`.
+  static bool any_in(const std::vector<uint32_t>& prefix, size_t begin, size_t end) {
+    return begin < end && prefix[end] != prefix[begin];
+  }
   // Follows .name, [..], |attr(..) and (..) after a global root at `i`.
   size_t check_chain(const std::vector<Token>& t, size_t i);
   void check_attr_filter(const std::vector<Token>& t, size_t i);
@@ -346,20 +377,32 @@ class Checker {
   std::set<std::string> m_seen;
   std::set<size_t> m_consumed;  // tokens already reported as part of a chain
   size_t m_reported = 0;
+  std::vector<size_t> m_group_end;           // per token; meaningful for opening brackets
+  std::vector<uint32_t> m_dangerous_before;  // prefix counts of is_dangerous_in_chain
+  std::vector<uint32_t> m_builds_before;     // prefix counts of builds_attr_name
 };
 
-size_t Checker::skip_group(const std::vector<Token>& t, size_t open) const {
-  int depth = 0;
-  for (size_t j = open; j < t.size(); ++j) {
-    if (t[j].kind == Kind::boundary) return j;
+void Checker::index(const std::vector<Token>& t) {
+  m_group_end.assign(t.size(), t.size());
+  m_dangerous_before.assign(t.size() + 1, 0);
+  m_builds_before.assign(t.size() + 1, 0);
+  std::vector<size_t> open;  // unclosed brackets of the current code block
+  for (size_t j = 0; j < t.size(); ++j) {
+    m_dangerous_before[j + 1] = m_dangerous_before[j] + (is_dangerous_in_chain(t[j]) ? 1 : 0);
+    m_builds_before[j + 1] = m_builds_before[j] + (builds_attr_name(t[j]) ? 1 : 0);
+    if (t[j].kind == Kind::boundary) {
+      for (const size_t o : open) m_group_end[o] = j;
+      open.clear();
+      continue;
+    }
     if (t[j].kind != Kind::op) continue;
     const char c = t[j].text[0];
-    if (c == '(' || c == '[' || c == '{') ++depth;
-    if (c == ')' || c == ']' || c == '}') {
-      if (--depth <= 0) return j + 1;
+    if (c == '(' || c == '[' || c == '{') open.push_back(j);
+    if ((c == ')' || c == ']' || c == '}') && !open.empty()) {
+      m_group_end[open.back()] = j + 1;
+      open.pop_back();
     }
   }
-  return t.size();
 }
 
 bool is_op(const std::vector<Token>& t, size_t i, char c) {
@@ -370,31 +413,29 @@ bool is_ident(const std::vector<Token>& t, size_t i, std::string_view name) {
 }
 
 size_t Checker::check_chain(const std::vector<Token>& t, size_t i) {
-  std::string chain = t[i].text;
+  std::string chain;
+  append_capped(chain, t[i].text);
   bool dangerous = false;
   size_t segments = 0;
   size_t j = i + 1;
   while (j < t.size() && segments < k_max_chain_segments) {
     if (is_op(t, j, '.') && j + 1 < t.size() && t[j + 1].kind == Kind::identifier) {
       const std::string& name = t[j + 1].text;
-      chain += "." + name;
+      append_capped(chain, ".");
+      append_capped(chain, name);
       if (name.size() > 1 && name[0] == '_') dangerous = true;
       m_consumed.insert(j + 1);
       j += 2;
     } else if (is_op(t, j, '[') || is_op(t, j, '(')) {
-      const size_t end = skip_group(t, j);
-      chain += t[j].text;
-      for (size_t k = j + 1; k < end && k < t.size(); ++k) {
-        if (t[k].kind == Kind::string && (t[k].text.find('_') != std::string::npos || t[k].escaped))
-          dangerous = true;
-        if (t[k].kind == Kind::identifier && t[k].text.find("__") != std::string::npos)
-          dangerous = true;
-        chain += token_source(t[k]);
-      }
+      const size_t end = skip_group(j);
+      append_capped(chain, t[j].text);
+      if (any_in(m_dangerous_before, j + 1, end)) dangerous = true;
+      for (size_t k = j + 1; k < end && chain.size() <= k_max_subject; ++k)
+        append_capped(chain, token_source(t[k]));
       j = end;
     } else if (is_op(t, j, '|') && is_ident(t, j + 1, "attr")) {
       dangerous = true;
-      chain += "|attr";
+      append_capped(chain, "|attr");
       j += 2;
     } else {
       break;
@@ -415,21 +456,10 @@ void Checker::check_attr_filter(const std::vector<Token>& t, size_t i) {
   std::string text = "|attr";
   bool built = false;
   if (is_op(t, i + 2, '(')) {
-    const size_t end = skip_group(t, i + 2);
-    for (size_t k = i + 2; k < end && k < t.size(); ++k) {
-      const Token& tok = t[k];
-      text += token_source(tok);
-      if (tok.kind == Kind::op &&
-          (tok.text == "~" || tok.text == "+" || tok.text == "*" || tok.text == "%"))
-        built = true;
-      if (tok.kind == Kind::identifier &&
-          (tok.text == "format" || tok.text == "join" || tok.text == "replace" ||
-           tok.text == "lower" || tok.text == "upper" || tok.text == "reverse" ||
-           tok.text == "string" || tok.text == "first" || tok.text == "last"))
-        built = true;
-      if (tok.kind == Kind::string && (tok.text.find('_') != std::string::npos || tok.escaped))
-        built = true;
-    }
+    const size_t end = skip_group(i + 2);
+    built = any_in(m_builds_before, i + 2, end);
+    for (size_t k = i + 2; k < end && text.size() <= k_max_subject; ++k)
+      append_capped(text, token_source(t[k]));
   }
   flag(built ? Severity::high : Severity::medium, text,
        built ? "looks up an attribute by a computed or underscore name ('" + shorten(text) + "')"
@@ -439,6 +469,7 @@ void Checker::check_attr_filter(const std::vector<Token>& t, size_t i) {
 
 void Checker::run(const Lexed& lexed) {
   const auto& t = lexed.tokens;
+  index(t);
   for (size_t i = 0; i < t.size(); ++i) {
     const Token& tok = t[i];
     const bool after_dot = i > 0 && is_op(t, i - 1, '.');

@@ -125,7 +125,29 @@ void ScanContext::scan_nested(const util::ByteSource& bytes, std::string_view me
            std::string(member_name));
     return;
   }
+  if (!charge_object(member_name)) return;
   scan_object(bytes, std::move(chain), std::string(base_name(member_name)), as);
+}
+
+bool ScanContext::charge_object(std::string_view member_name) {
+  // Objects below the first level are budgeted apart, so fan-out deep inside
+  // one member cannot starve the top-level members that follow it.
+  const bool deep = depth() + 1 >= 2;
+  const bool over = m_report.objects.size() >= m_limits.max_objects ||
+                    (deep && m_deep_objects >= m_limits.max_deep_objects);
+  if (!over) {
+    if (deep) ++m_deep_objects;
+    return true;
+  }
+  bool& reported = deep ? m_deep_objects_reported : m_objects_reported;
+  if (!reported)
+    report("container.limit.objects", Severity::medium, 0,
+           "more nested objects than the per-file budget (" + std::to_string(m_limits.max_objects) +
+               " in all, " + std::to_string(m_limits.max_deep_objects) +
+               " below the first level); the rest was not scanned",
+           std::string(member_name));
+  reported = true;
+  return false;
 }
 
 void ScanContext::scan_object(const util::ByteSource& bytes, std::string member_chain,

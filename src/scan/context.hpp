@@ -27,6 +27,12 @@ struct ScanLimits {
   uint64_t max_expanded_total = 8ull << 30;   // decompressed bytes per top-level file
   uint64_t max_compression_ratio = 2000;      // beyond this a member is a zip bomb
   uint64_t max_members = 200000;              // archive entries per archive
+  // Objects scanned per top-level file (the file, members, payloads), and of
+  // those, objects nested inside something that is itself nested. Fan-out
+  // multiplies there: 100 zip entries that all point at one stored zip of 100
+  // entries that all point at one ... is a few KB and 100^depth scans.
+  uint64_t max_objects = 400000;
+  uint64_t max_deep_objects = 10000;
   uint64_t max_pickle_opcodes = 200'000'000;  // per pickle stream
   uint64_t max_pickle_memo = 10'000'000;      // memo entries per stream
   uint64_t max_pickle_stack = 10'000'000;     // stack depth per stream
@@ -96,10 +102,16 @@ class ScanContext {
   void scan_object(const util::ByteSource& bytes, std::string member, std::string name,
                    std::optional<Format> as);
 
+  // False (and a finding, once) when the per-file object budgets are spent.
+  bool charge_object(std::string_view member_name);
+
   FileReport& m_report;
   const ScanLimits& m_limits;
   std::vector<Frame> m_frames;
   uint64_t m_expanded = 0;
+  uint64_t m_deep_objects = 0;
+  bool m_objects_reported = false;
+  bool m_deep_objects_reported = false;
 };
 
 }  // namespace hfaudit::scan

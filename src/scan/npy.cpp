@@ -7,6 +7,7 @@
 #include <cctype>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "scan/format_scanners.hpp"
@@ -22,6 +23,8 @@ constexpr uint64_t k_numpy_max_header = 10000;
 constexpr uint64_t k_max_header = 1 << 20;
 constexpr int k_max_nesting = 32;
 
+struct DictEntry;
+
 struct Literal {
   enum class Kind { string, integer, boolean, none, tuple, list, dict };
   Kind kind = Kind::none;
@@ -31,7 +34,14 @@ struct Literal {
   bool overflow = false;  // integer did not fit 64 bits
   bool flag = false;      // boolean
   std::vector<Literal> items;
-  std::vector<std::pair<std::string, Literal>> entries;  // dict (string keys only)
+  // dict (string keys only). DictEntry rather than std::pair: a pair of an
+  // incomplete type does not compile with clang and libstdc++.
+  std::vector<DictEntry> entries;
+};
+
+struct DictEntry {
+  std::string key;
+  Literal value;
 };
 
 // Python literal subset used by numpy headers. Returns nullopt on anything
@@ -114,21 +124,21 @@ class LiteralParser {
       ++m_pos;
       v.kind = Literal::Kind::dict;
       bool comma = false;
+      // Key -> index in entries: a 1 MiB header holds ~100 000 keys, too many
+      // to compare pairwise.
+      std::unordered_map<std::string, size_t> index;
       while (!eat('}')) {
         if (!v.entries.empty() && !comma) return std::nullopt;
         auto key = value(depth + 1);
         if (!key || key->kind != Literal::Kind::string || !eat(':')) return std::nullopt;
         auto item = value(depth + 1);
         if (!item) return std::nullopt;
-        bool replaced = false;
-        for (auto& [k, existing] : v.entries) {
-          if (k == key->text) {
-            existing = std::move(*item);  // Python: the later key wins
-            replaced = true;
-            m_duplicate_key = true;
-          }
+        if (const auto [it, added] = index.emplace(key->text, v.entries.size()); !added) {
+          v.entries[it->second].value = std::move(*item);  // Python: the later key wins
+          m_duplicate_key = true;
+        } else {
+          v.entries.push_back(DictEntry{std::move(key->text), std::move(*item)});
         }
-        if (!replaced) v.entries.emplace_back(std::move(key->text), std::move(*item));
         comma = eat(',');
       }
       return v;
@@ -229,7 +239,7 @@ std::string render(const Literal& v) {
     case Literal::Kind::dict: {
       std::string s = "{";
       for (size_t i = 0; i < v.entries.size(); ++i)
-        s += (i ? ", '" : "'") + v.entries[i].first + "': " + render(v.entries[i].second);
+        s += (i ? ", '" : "'") + v.entries[i].key + "': " + render(v.entries[i].value);
       return s + "}";
     }
   }

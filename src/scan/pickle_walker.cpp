@@ -97,7 +97,47 @@ struct GlobalNode : Node {
   std::string qualified() const { return module + "." + name; }
 };
 
+// Values nest as deep as the stream asks (TUPLE1 over TUPLE1 costs one byte a
+// level), so freeing them through nested shared_ptr destructors would recurse
+// once per level and overflow the stack. Nodes with children hand those to this
+// queue instead, and the outermost destructor frees them one at a time.
+struct ReleaseQueue {
+  std::vector<NodePtr> pending;
+  bool draining = false;
+};
+
+ReleaseQueue& release_queue() {
+  thread_local ReleaseQueue queue;
+  return queue;
+}
+
+void defer_release(Value& v) {
+  if (v.node) release_queue().pending.push_back(std::move(v.node));
+}
+
+void drain_releases() {
+  ReleaseQueue& queue = release_queue();
+  if (queue.draining) return;  // an outer destructor is already draining
+  queue.draining = true;
+  while (!queue.pending.empty()) {
+    NodePtr node = std::move(queue.pending.back());
+    queue.pending.pop_back();
+    node.reset();  // may queue this node's children, never recurses into them
+  }
+  queue.draining = false;
+}
+
 struct CallNode : Node {
+  CallNode() = default;
+  CallNode(const CallNode&) = delete;
+  CallNode& operator=(const CallNode&) = delete;
+  ~CallNode() {
+    defer_release(callable);
+    defer_release(args);
+    defer_release(state);
+    drain_releases();
+  }
+
   Value callable;
   Value args;
   Value state;  // from BUILD
@@ -109,6 +149,14 @@ struct CallNode : Node {
 
 // tuple/list/dict/set/frozenset. Dict items are flattened key, value pairs.
 struct ContainerNode : Node {
+  ContainerNode() = default;
+  ContainerNode(const ContainerNode&) = delete;
+  ContainerNode& operator=(const ContainerNode&) = delete;
+  ~ContainerNode() {
+    for (Value& item : items) defer_release(item);
+    drain_releases();
+  }
+
   std::vector<Value> items;
   uint64_t count = 0;     // elements (pairs for dicts), kept or not
   uint64_t expanded = 0;  // elements if every shared reference were copied (saturating)

@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 
 #include "scan/format_scanners.hpp"
 #include "structured_test_util.hpp"
@@ -238,6 +239,27 @@ BOOST_AUTO_TEST_CASE(unterminated_and_odd_input_does_not_crash) {
   }
   const std::string full = k_llama3;
   for (size_t n = 0; n < full.size(); n += 7) (void)check(full.substr(0, n));
+}
+
+BOOST_AUTO_TEST_CASE(nested_groups_are_checked_in_linear_time) {
+  // Regression (fixtures/scan/regressions/chat_template_nested_groups.json.gz):
+  // every global root or |attr( rescanned and copied the rest of the block, so
+  // 5 000 nested `lipsum[` took 50 s under ASan and 20 000 took minutes.
+  std::string roots = "{{ ";
+  std::string filters = "{{ ";
+  for (int i = 0; i < 20'000; ++i) {
+    roots += "lipsum[";
+    filters += "x|attr(";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const FileReport r = check(roots + " }}");
+  const FileReport f = check(filters + "'__class__' }}");
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+  BOOST_TEST(has_rule(r, "template.injection", Severity::medium), dump(r));
+  BOOST_TEST(has_rule(f, "template.injection", Severity::high), dump(f));
+  BOOST_TEST(seconds.count() < 60.0);
+  // Subjects stay short however long the chain.
+  for (const auto& finding : r.findings) BOOST_TEST(finding.subject.size() <= 123u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -320,6 +320,42 @@ BOOST_AUTO_TEST_CASE(self_referencing_list_is_freed) {
   BOOST_TEST(!any_at_least(report, Severity::medium), dump(report));
 }
 
+BOOST_AUTO_TEST_CASE(deeply_nested_values_are_freed_without_recursion) {
+  // Fuzzing regression (fixtures/scan/regressions/deep_tuple_nesting.pkl.gz):
+  // TUPLE1 over TUPLE1 nests one level per byte, and freeing the chain through
+  // nested shared_ptr destructors overflowed the stack. REDUCE chains nest
+  // call nodes the same way.
+  const std::string tuples = proto(2) + "]" + std::string(200'000, k_tuple1[0]) + ".";
+  const FileReport nested = scan_bytes(tuples);
+  BOOST_TEST(!any_at_least(nested, Severity::medium), dump(nested));
+  std::string calls = proto(2) + "]";
+  for (int i = 0; i < 100'000; ++i) calls += ")R";
+  const FileReport chained = scan_bytes(calls + ".");
+  BOOST_TEST(find(chained, "pickle.call.indirect"), dump(chained));
+}
+
+BOOST_AUTO_TEST_CASE(nested_loader_fan_out_is_bounded_per_file) {
+  // Regression (fixtures/scan/regressions/pickle_loader_fan_out_3x24.pkl):
+  // 64 calls of pickle.loads(zlib.decompress(x)) on one memoised x, whose
+  // pickle does the same one level down: 900 bytes at three levels and 64^3
+  // nested scans (the per-stream limit of 64 never saw the product).
+  std::string bytes = proto(2) + "N.";
+  for (int level = 0; level < 3; ++level) {
+    const std::string packed = zlib_compress(bytes);
+    std::string next = proto(2) + global("zlib", "decompress") + binput(1) +
+                       global("pickle", "loads") + binput(2) + bb(packed) + binput(0) + "0";
+    for (int i = 0; i < 64; ++i)
+      next += binget(2) + binget(1) + binget(0) + k_tuple1 + "R" + k_tuple1 + "R0";
+    bytes = next + "N.";
+  }
+  hfaudit::scan::ScanOptions options;
+  options.limits.max_deep_objects = 300;
+  const FileReport report = scan_bytes(bytes, "fan.pkl", options);
+  BOOST_TEST(find(report, "container.limit.objects"), dump(report));
+  BOOST_TEST(report.objects.size() <= 1u + 64u + 300u);
+  BOOST_TEST(find(report, "pickle.call.denied"), dump(report));
+}
+
 BOOST_AUTO_TEST_CASE(stack_and_memo_limits_stop_the_walk) {
   hfaudit::scan::ScanOptions options;
   options.limits.max_pickle_stack = 1000;

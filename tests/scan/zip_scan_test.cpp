@@ -46,9 +46,71 @@ size_t nth(const std::string& s, std::string_view sig, int n) {
   return at;
 }
 
+// One stored member `name` holding `data`, listed `entries` times in the
+// central directory (every entry points at the same local header).
+std::string fan_out_zip(const std::string& data, int entries, const std::string& name) {
+  const uint32_t crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  std::string out;
+  put32(out, 0x04034b50);
+  for (const uint16_t v : {20, 0, 0, 0, 0}) put16(out, v);
+  for (const uint32_t v :
+       {crc, static_cast<uint32_t>(data.size()), static_cast<uint32_t>(data.size())})
+    put32(out, v);
+  put16(out, static_cast<uint16_t>(name.size()));
+  put16(out, 0);
+  out += name + data;
+  std::string cd;
+  for (int i = 0; i < entries; ++i) {
+    put32(cd, 0x02014b50);
+    for (const uint16_t v : {20, 20, 0, 0, 0, 0}) put16(cd, v);
+    for (const uint32_t v :
+         {crc, static_cast<uint32_t>(data.size()), static_cast<uint32_t>(data.size())})
+      put32(cd, v);
+    for (const uint16_t v :
+         {static_cast<uint16_t>(name.size()), uint16_t{0}, uint16_t{0}, uint16_t{0}, uint16_t{0}})
+      put16(cd, v);
+    put32(cd, 0);
+    put32(cd, 0);  // local header offset
+    cd += name;
+  }
+  const auto cd_offset = static_cast<uint32_t>(out.size());
+  out += cd;
+  put32(out, 0x06054b50);
+  for (const uint16_t v :
+       {uint16_t{0}, uint16_t{0}, static_cast<uint16_t>(entries), static_cast<uint16_t>(entries)})
+    put16(out, v);
+  put32(out, static_cast<uint32_t>(cd.size()));
+  put32(out, cd_offset);
+  put16(out, 0);
+  return out;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(zip_scan_test)
+
+BOOST_AUTO_TEST_CASE(fan_out_of_shared_members_is_bounded_per_file) {
+  // Regression (fixtures/scan/regressions/zip_fan_out_3x30.zip): 100
+  // central-directory entries pointing at one stored zip of 100 entries
+  // pointing at one stored zip ... is 15 KB at three levels and was scanned
+  // 100^3 times (hours). Objects below the first level now have a per-file
+  // budget; the first level is still scanned in full.
+  std::string bytes("\x80\x02N.", 4);
+  for (int level = 0; level < 3; ++level)
+    bytes = fan_out_zip(bytes, 30, level == 0 ? "a.pkl" : "a.zip");
+  scan::ScanLimits limits;
+  limits.max_deep_objects = 200;
+  const auto report = scan_bytes(bytes, "fan.zip", limits);
+  BOOST_TEST(find_rule(report, "container.limit.objects"));
+  BOOST_TEST(report.objects.size() <= 1u + 30u + 200u);
+  BOOST_TEST(count_objects(report, "a.zip") == 30u);  // every first-level entry
+  limits.max_deep_objects = 10000;
+  limits.max_objects = 50;
+  const auto flat = scan_bytes(bytes, "fan.zip", limits);
+  BOOST_TEST(find_rule(flat, "container.limit.objects"));
+  BOOST_TEST(flat.objects.size() <= 50u);
+}
 
 BOOST_AUTO_TEST_CASE(benign_torch_zip_scans_pickles_and_never_reads_storages) {
   const BuiltZip zip = torch_zip(4 << 20).build();
