@@ -74,7 +74,8 @@ nlohmann::json findings_json(const std::vector<scan::Finding>& findings) {
 nlohmann::json report_json(const scan::FileReport& report, const std::vector<scan::Finding>& kept) {
   nlohmann::json objects = nlohmann::json::array();
   for (const auto& o : report.objects)
-    objects.push_back({{"member", o.member}, {"format", scan::to_string(o.format)}, {"size", o.size}});
+    objects.push_back(
+        {{"member", o.member}, {"format", scan::to_string(o.format)}, {"size", o.size}});
   return {{"format", scan::to_string(report.format)},
           {"size", report.size},
           {"objects", objects},
@@ -519,9 +520,10 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
     decision.commit = result.commit;
     decision.policy_name = result.decision->policy_name;
     decision.policy_sha256 = result.decision->policy_sha256;
-    decision.decision = result.decision->verdict == policies::Verdict::block ? cache::Decision::block
-                        : result.decision->verdict == policies::Verdict::warn ? cache::Decision::warn
-                                                                              : cache::Decision::allow;
+    decision.decision =
+        result.decision->verdict == policies::Verdict::block  ? cache::Decision::block
+        : result.decision->verdict == policies::Verdict::warn ? cache::Decision::warn
+                                                              : cache::Decision::allow;
     decision.reasons_json = policies::to_json(*result.decision).dump();
     (void)index.record_decision(decision);
   }

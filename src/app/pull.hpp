@@ -108,7 +108,7 @@ struct PullResult {
   std::string snapshot_dir;
   bool network_used = false;  // false: served entirely from the cache
   std::vector<PulledFile> files;
-  std::optional<trust::TrustReport> trust;  // absent when no Hub request was made
+  std::optional<trust::TrustReport> trust;     // absent when no Hub request was made
   std::optional<policies::Decision> decision;  // the policy's, when one was applied
   uint64_t bytes_fetched = 0;
   size_t files_fetched = 0;

@@ -7,8 +7,8 @@ namespace hfaudit::cli {
 
 std::string LoadedPolicy::describe() const {
   if (choice.source == policies::PolicySource::builtin) return "built-in " + policy.name;
-  return policy.name + " (" + choice.path + ", from " + std::string(policies::to_string(choice.source)) +
-         ")";
+  return policy.name + " (" + choice.path + ", from " +
+         std::string(policies::to_string(choice.source)) + ")";
 }
 
 PolicyError split_policy_error(const std::string& file, const std::string& message) {

@@ -774,6 +774,9 @@ class PickleWalker::Impl {
     std::vector<std::pair<Kind, NodePtr>> arena;  // mutated nodes whose links may form cycles
     std::optional<JoblibArray> pending_array;
     std::unordered_set<uint64_t> followed;  // loader arguments already scanned
+    // Keeps every followed node alive: its address is its identity above, and
+    // a freed node's address reused by another payload must not pass as seen.
+    std::vector<NodePtr> followed_nodes;
   };
   StreamState m_s;
 
@@ -1205,6 +1208,7 @@ void PickleWalker::Impl::follow_loader(std::string_view label, const GlobalNode&
   const uint64_t identity = a0->node ? reinterpret_cast<uintptr_t>(a0->node.get())
                                      : (uint64_t{1} << 63) | static_cast<uint64_t>(a0->integer);
   if (!m_s.followed.insert(identity).second) return;
+  if (a0->node) m_s.followed_nodes.push_back(a0->node);
   if (++m_nested_follows > k_max_nested_follows) {
     report_once("pickle.limit", Severity::medium, m_s.op_offset,
                 "more than " + std::to_string(k_max_nested_follows) +

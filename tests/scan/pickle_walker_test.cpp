@@ -356,6 +356,21 @@ BOOST_AUTO_TEST_CASE(nested_loader_fan_out_is_bounded_per_file) {
   BOOST_TEST(find(report, "pickle.call.denied"), dump(report));
 }
 
+BOOST_AUTO_TEST_CASE(a_payload_at_a_reused_address_is_still_scanned) {
+  // pickle.loads(zlib.decompress(benign)), popped, then the same shape with a
+  // malicious payload: the second decompress call node may reuse the freed
+  // node's address, which must not make it look "already scanned".
+  const std::string benign = proto(2) + "N.";
+  const std::string evil = proto(2) + global("posix", "system") + bb("id") + k_tuple1 + "R.";
+  std::string bytes = proto(2);
+  for (const auto& inner : {benign, evil})
+    bytes += global("pickle", "loads") + global("zlib", "decompress") + bb(zlib_compress(inner)) +
+             k_tuple1 + "R" + k_tuple1 + "R0";
+  bytes += "N.";
+  const FileReport report = scan_bytes(bytes);
+  BOOST_TEST(find(report, "pickle.call.denied"), dump(report));
+}
+
 BOOST_AUTO_TEST_CASE(stack_and_memo_limits_stop_the_walk) {
   hfaudit::scan::ScanOptions options;
   options.limits.max_pickle_stack = 1000;
