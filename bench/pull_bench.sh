@@ -23,7 +23,9 @@ bin=$PWD/build-release/src/hfaudit
 python3 fixtures/hub/generate.py --big "$work/big" --size-mib "$size"
 python3 fixtures/hub/server.py --port 0 --cdn-port 0 --data "$work/big" --ready-file "$work/ready" >/dev/null 2>&1 &
 server=$!
-for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+# Startup takes seconds on a loaded machine (6 s seen on a busy 2-core VM): wait up to 60 s.
+for _ in $(seq 600); do [ -s "$work/ready" ] && break; sleep 0.1; done
+[ -s "$work/ready" ] || { echo "pull_bench: fixture Hub did not start in 60 s" >&2; exit 1; }
 hub=$(awk '{print $2}' "$work/ready")
 repo=hfaudit-fixtures/big-model
 shards=$(curl -s "$hub/api/models/$repo/tree/main" | python3 -c 'import json,sys; print(" ".join(e["path"] for e in json.load(sys.stdin) if e["path"].endswith(".safetensors")))')
@@ -32,36 +34,39 @@ bytes=$(curl -s "$hub/api/models/$repo/tree/main" | python3 -c 'import json,sys;
 urls=()
 for s in $shards; do urls+=("$(curl -s -o /dev/null -w '%{redirect_url}' "$hub/$repo/resolve/main/$s")"); done
 
-secs() { python3 -c "import time; print(time.monotonic())"; }
+# Wall clock via date(1): a python3 per timestamp added ~50 ms to every row under load.
+secs() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(secs)" 'BEGIN{print b-a}'; }
 row() { awk -v n="$1" -v t="$2" -v b="$bytes" -v r="${3:-}" 'BEGIN{printf "| %s | %.2f | %.0f | %s |\n", n, t, b/1e6/t, r}'; }
 
 echo "| what | wall (s) | MB/s | peak RSS |"
 echo "|---|---|---|---|"
 sync; t0=$(secs)
-for u in "${urls[@]}"; do curl -s -o /dev/null "$u" & done; wait
-row "curl x4 to /dev/null (loopback limit)" "$(python3 -c "print($(secs)-$t0)")"
+# `wait` alone would also wait for the fixture Hub (a background job too) and hang: wait on curl pids.
+pids=(); for u in "${urls[@]}"; do curl -s -o /dev/null "$u" & pids+=($!); done; wait "${pids[@]}"
+row "curl x4 to /dev/null (loopback limit)" "$(since "$t0")"
 
 mkdir -p "$work/curl"; sync; t0=$(secs)
-i=0; for u in "${urls[@]}"; do curl -s -o "$work/curl/$i" "$u" & i=$((i+1)); done; wait
-row "curl x4 writing files (practical floor)" "$(python3 -c "print($(secs)-$t0)")"
+pids=(); i=0; for u in "${urls[@]}"; do curl -s -o "$work/curl/$i" "$u" & pids+=($!); i=$((i+1)); done; wait "${pids[@]}"
+row "curl x4 writing files (practical floor)" "$(since "$t0")"
 rm -rf "$work/curl"
 
 export HF_ENDPOINT=$hub HF_HOME=$work/home HFAUDIT_HOME=$work/home/hfaudit HF_HUB_CACHE=$work/home/hub
 sync; t0=$(secs)
 rss=$( { /usr/bin/time -f '%M' "$bin" pull --quiet -j 4 "$repo" >/dev/null; } 2>&1 | tail -1)
-row "hfaudit pull -j 4 (verify + scan + view)" "$(python3 -c "print($(secs)-$t0)")" "$((rss / 1024)) MiB"
+row "hfaudit pull -j 4 (verify + scan + view)" "$(since "$t0")" "$((rss / 1024)) MiB"
 
 sync; t0=$(secs)
 "$bin" pull --quiet "$repo" >/dev/null
-row "hfaudit pull again (cached, API only)" "$(python3 -c "print($(secs)-$t0)")"
+row "hfaudit pull again (cached, API only)" "$(since "$t0")"
 
 sync; t0=$(secs)
 rss=$( { /usr/bin/time -f '%M' "$bin" verify >/dev/null; } 2>&1 | tail -1)
-row "hfaudit verify (re-hash the store)" "$(python3 -c "print($(secs)-$t0)")" "$((rss / 1024)) MiB"
+row "hfaudit verify (re-hash the store)" "$(since "$t0")" "$((rss / 1024)) MiB"
 
 sync; t0=$(secs)
 rss=$( { /usr/bin/time -f '%M' node bench/peer_download.mjs "$hub" "$repo" "$work/peer" >/dev/null; } 2>&1 | tail -1)
-row "@huggingface/hub snapshotDownload (peer)" "$(python3 -c "print($(secs)-$t0)")" "$((rss / 1024)) MiB"
+row "@huggingface/hub snapshotDownload (peer)" "$(since "$t0")" "$((rss / 1024)) MiB"
 
 echo
 echo "openssl speed -evp sha256 (16 KiB blocks, one core):"
