@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: builds hfaudit, regenerates the shipped
-# labelled sample corpus and scans it, showing what hfaudit finds in each file.
+# The main job on the embedded default: builds hfaudit, starts the local
+# fixture Hub (fixtures/hub/server.py on 127.0.0.1; machines here have no
+# internet), and shows what hfaudit does with its repositories: trust signals,
+# a verified and gated pull of a clean model and of a malicious one, the cache
+# listing, and a static scan of the labelled sample corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
-python3 fixtures/scan/generate.py --out fixtures/scan/corpus >/dev/null
-set +e
-./build/src/hfaudit scan fixtures/scan/corpus "$@"
-code=$?
-set -e
-echo "hfaudit scan exited with $code (1 = findings at or above --fail-on, as expected for this corpus)"
+bash scripts/build.sh >/dev/null
+bin=$PWD/build/src/hfaudit
+work=$(mktemp -d /tmp/hfaudit-demo.XXXXXX)
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+
+python3 fixtures/hub/server.py --port 0 --cdn-port 0 --ready-file "$work/ready" >/dev/null 2>&1 &
+server=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+export HF_ENDPOINT=$(awk '{print $2}' "$work/ready")
+export HF_HOME=$work/home   # the cache: $HF_HOME/hub (huggingface_hub view), $HF_HOME/hfaudit
+unset HF_TOKEN HF_HUB_OFFLINE
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@" || echo "(exit code $?)"; }
+step "$bin" info hfaudit-fixtures/malicious-pickle
+step "$bin" pull hfaudit-fixtures/clean-safetensors
+step "$bin" pull hfaudit-fixtures/malicious-pickle
+step "$bin" pull hfaudit-fixtures/custom-code
+step "$bin" ls
+echo; echo "transformers / huggingface_hub read it offline with HF_HUB_CACHE=$HF_HOME/hub HF_HUB_OFFLINE=1:"
+find "$HF_HOME/hub" -maxdepth 4 | sed "s#$HF_HOME/##" | sort | head -20
+step "$bin" scan fixtures/scan/corpus --quiet

@@ -237,7 +237,7 @@ TarWalk walk_tar(const util::ByteSource& bytes, uint64_t max_entries) {
     }
     entry.name = next_path ? *next_path : name;
     entry.linkname = next_link ? *next_link : field(*block, 157, 100);
-    if (next_size) size = *next_size;
+    size = next_size.value_or(size);
     entry.size = size;
     next_path.reset();
     next_link.reset();
