@@ -29,6 +29,28 @@ std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbo
   return std::move(*client);
 }
 
+std::optional<hub::RepoRef> parse_repo_argument(const std::string& repo,
+                                                const std::string& revision) {
+  auto ref = hub::parse_repo_ref(repo);
+  if (!ref) {
+    print_error("invalid repository", repo, ref.error().message,
+                "write it as org/name or org/name@revision");
+    return std::nullopt;
+  }
+  if (!revision.empty()) {
+    if (ref->revision_given == hub::RevisionGiven::yes) {
+      print_error("two revisions given", repo, "use either @REV or --revision");
+      return std::nullopt;
+    }
+    if (auto valid = hub::validate_revision(revision); !valid) {
+      print_error("invalid revision", revision, valid.error().message);
+      return std::nullopt;
+    }
+    ref->revision = revision;
+  }
+  return std::move(*ref);
+}
+
 ExitCode report_hub_error(std::string_view what, std::string_view repo,
                           const hub::HubError& error) {
   print_error(what, repo, error.describe(), error.hint);

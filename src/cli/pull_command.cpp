@@ -181,23 +181,8 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
                   "Write the document to FILE instead of stdout");
 
   return [args, &output]() {
-    auto ref = hub::parse_repo_ref(args->repo);
-    if (!ref) {
-      print_error("invalid repository", args->repo, ref.error().message,
-                  "write it as org/name or org/name@revision");
-      return ExitCode::usage;
-    }
-    if (!args->revision.empty()) {
-      if (ref->revision_given == hub::RevisionGiven::yes) {
-        print_error("two revisions given", args->repo, "use either @REV or --revision");
-        return ExitCode::usage;
-      }
-      if (auto valid = hub::validate_revision(args->revision); !valid) {
-        print_error("invalid revision", args->revision, valid.error().message);
-        return ExitCode::usage;
-      }
-      ref->revision = args->revision;
-    }
+    auto ref = parse_repo_argument(args->repo, args->revision);
+    if (!ref) return ExitCode::usage;
     const Environment env = read_environment();
     ExitCode policy_error = ExitCode::ok;
     const auto policy = load_selected_policy(args->policy, env, policy_error);
