@@ -131,7 +131,6 @@ class PullTest(HubTestCase):
         pinned = self.pull_ok(f"{CLEAN}@{doc['commit']}")
         self.assertFalse(pinned["network_used"])
         self.assertEqual(self.hub.log(), [])
-        self.assertLess(pinned.get("elapsed", 0), 1)
 
     def test_new_revision_fetches_only_new_blobs(self):
         v1 = self.pull_ok(f"{DRIFT}@v1")
