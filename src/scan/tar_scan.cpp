@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "scan/capped_reporter.hpp"
 #include "scan/format_scanners.hpp"
 #include "scan/zip_reader.hpp"
 #include "util/stream_reader.hpp"
@@ -24,7 +25,6 @@ constexpr uint64_t k_max_pax_header = 1 << 20;
 constexpr uint64_t k_max_long_name = 64 * 1024;
 constexpr size_t k_max_listed_members = 200;
 constexpr size_t k_classify_members = 64;
-constexpr size_t k_max_reports_per_rule = 50;
 // Longest text argument a pickle opcode may carry in the extent walker.
 constexpr uint64_t k_max_pickle_line = 1 << 20;
 constexpr uint64_t k_max_pickle_ops = 50'000'000;
@@ -453,8 +453,7 @@ class TarScan {
  private:
   void report(const std::string& rule, Severity severity, uint64_t offset, std::string message,
               std::string subject = {}) {
-    if (m_reported[rule]++ >= k_max_reports_per_rule) return;
-    m_ctx.report(rule, severity, offset, std::move(message), std::move(subject));
+    m_capped.report(rule, severity, offset, std::move(message), std::move(subject));
   }
   void check_entry(const TarEntry& e);
   void scan_member(const TarEntry& e);
@@ -464,7 +463,7 @@ class TarScan {
   ScanContext& m_ctx;
   const util::ByteSource& m_bytes;
   bool m_torch = false;
-  std::map<std::string, size_t> m_reported;
+  CappedReporter m_capped{m_ctx};
 };
 
 void TarScan::check_entry(const TarEntry& e) {
@@ -636,11 +635,7 @@ void TarScan::run() {
   d["members"] = std::move(members);
   if (walk.entries.size() > k_max_listed_members)
     d["members_not_listed"] = walk.entries.size() - k_max_listed_members;
-  for (const auto& [rule, count] : m_reported)
-    if (count > k_max_reports_per_rule)
-      m_ctx.report(rule, Severity::info, 0,
-                   std::to_string(count - k_max_reports_per_rule) +
-                       " more findings of this kind were not listed");
+  m_capped.flush();
 }
 
 }  // namespace

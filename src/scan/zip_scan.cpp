@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "scan/capped_reporter.hpp"
 #include "scan/format_scanners.hpp"
 #include "scan/zip_reader.hpp"
 
@@ -22,7 +23,6 @@ constexpr uint16_t k_method_deflate = 8;
 // a member with these bits in the central directory; many scanners skip it.
 constexpr uint16_t k_refusal_flags = 0x0001 | 0x0020 | 0x0040;
 constexpr size_t k_max_listed_members = 200;
-constexpr size_t k_max_reports_per_rule = 50;
 // Ratios only mean "bomb" once the output is big enough to hurt: a 1 KiB
 // block of zeros compresses better than 2000:1 and is harmless.
 constexpr uint64_t k_ratio_floor = 1ull << 20;
@@ -118,11 +118,9 @@ class ZipScan {
   void run();
 
  private:
-  // Caps each rule's findings so a hostile archive cannot flood the report.
   void report(const std::string& rule, Severity severity, uint64_t offset, std::string message,
               std::string subject = {}) {
-    if (m_reported[rule]++ >= k_max_reports_per_rule) return;
-    m_ctx.report(rule, severity, offset, std::move(message), std::move(subject));
+    m_capped.report(rule, severity, offset, std::move(message), std::move(subject));
   }
   void report_suppressed();
   void report_layout_edges();
@@ -145,7 +143,7 @@ class ZipScan {
   ZipDirectory m_dir;
   std::vector<ZipUnlistedEntry> m_unlisted;
   Layout m_layout;
-  std::map<std::string, size_t> m_reported;
+  CappedReporter m_capped{m_ctx};
   // PyTorch facts
   uint64_t m_storages = 0;
   uint64_t m_storage_bytes = 0;
@@ -156,11 +154,7 @@ class ZipScan {
 };
 
 void ZipScan::report_suppressed() {
-  for (const auto& [rule, count] : m_reported)
-    if (count > k_max_reports_per_rule)
-      m_ctx.report(rule, Severity::info, 0,
-                   std::to_string(count - k_max_reports_per_rule) +
-                       " more findings of this kind were not listed");
+  m_capped.flush();
 }
 
 void ZipScan::report_layout_edges() {
