@@ -85,30 +85,9 @@ HubError make_http_error(int status, const Headers& headers, std::string_view bo
 // A HubError of the given kind without an HTTP response (network, offline, bad_response...).
 HubError make_error(HubErrorKind kind, std::string message, std::string hint = {});
 
-// Result type of the hub module: a T or a HubError. Mirrors util::Result.
+// Result type of the hub module: a T or a HubError (util::Result's template).
 template <typename T>
-class [[nodiscard]] HubResult {
- public:
-  HubResult(T value) : m_state(std::move(value)) {}         // NOLINT: implicit by design
-  HubResult(HubError error) : m_state(std::move(error)) {}  // NOLINT: implicit by design
-
-  bool ok() const { return std::holds_alternative<T>(m_state); }
-  explicit operator bool() const { return ok(); }
-
-  T& value() & { return std::get<T>(m_state); }
-  const T& value() const& { return std::get<T>(m_state); }
-  T&& value() && { return std::get<T>(std::move(m_state)); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  const HubError& error() const { return std::get<HubError>(m_state); }
-
- private:
-  std::variant<T, HubError> m_state;
-};
-
+using HubResult = util::Result<T, HubError>;
 using HubStatus = HubResult<util::Ok>;
 
 }  // namespace hfaudit::hub

@@ -25,11 +25,13 @@ struct Error {
   std::string message;
 };
 
-template <typename T>
+// E is the error type: util::Error here; modules with richer errors (the Hub
+// client's HubError) reuse the template with their own.
+template <typename T, typename E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : m_state(std::move(value)) {}      // NOLINT: implicit by design
-  Result(Error error) : m_state(std::move(error)) {}  // NOLINT: implicit by design
+  Result(T value) : m_state(std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : m_state(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(m_state); }
   explicit operator bool() const { return ok(); }
@@ -42,10 +44,10 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const { return std::get<Error>(m_state); }
+  const E& error() const { return std::get<E>(m_state); }
 
  private:
-  std::variant<T, Error> m_state;
+  std::variant<T, E> m_state;
 };
 
 // Result<void> equivalent.
