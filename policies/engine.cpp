@@ -126,6 +126,8 @@ class Evaluator {
     m_d.repo = in.trust.repo;
     m_d.commit = in.trust.commit;
     m_d.requested_revision = in.requested_revision;
+    m_d.approval = in.approval;
+    m_d.approval_detail = in.approval_detail;
     // File rules judge only the files about to be admitted: the scanned ones
     // after download, the Hub's file list before it.
     if (!in.files.empty()) {
@@ -534,8 +536,10 @@ class Evaluator {
         return Check::pass(fact + "; allowed because the repository matches '" + p + "'");
     if (m_in.approval == ApprovalStatus::approved)
       return Check::pass(fact + "; allowed because " + m_in.trust.repo + "@" + m_in.trust.commit +
-                         " is approved");
-    Check c = Check::fired(fact + "; the repository is not approved");
+                         " is approved" + approval_suffix());
+    Check c = Check::fired(fact + (m_in.approval == ApprovalStatus::invalidated
+                                       ? "; its approval no longer holds" + approval_suffix()
+                                       : "; the repository is not approved"));
     c.file_hits = std::move(hits);
     return c;
   }
@@ -567,14 +571,20 @@ class Evaluator {
                      "larger than " + format_size(rule.max_bytes));
   }
 
+  // " (approved by alice on ...: reason)" when the caller said who and why.
+  std::string approval_suffix() const {
+    return m_in.approval_detail.empty() ? std::string() : " (" + m_in.approval_detail + ")";
+  }
+
   Check approval() const {
     const std::string what = m_in.trust.repo + "@" + m_in.trust.commit;
     switch (m_in.approval) {
       case ApprovalStatus::approved:
-        return Check::pass(what + " is in the approved-model registry");
+        return Check::pass(what + " is in the approved-model registry" + approval_suffix());
       case ApprovalStatus::invalidated:
         return Check::fired("the approval of " + what +
-                            " is invalidated: its files changed since it was approved");
+                            " is invalidated: its files changed since it was approved" +
+                            approval_suffix());
       case ApprovalStatus::not_approved:
         break;
     }
@@ -688,6 +698,7 @@ nlohmann::json to_json(const Decision& d) {
           {"repo", d.repo},
           {"commit", d.commit},
           {"requested_revision", d.requested_revision},
+          {"approval", {{"status", to_string(d.approval)}, {"detail", d.approval_detail}}},
           {"rules", rules},
           {"files", files},
           {"notes", d.notes}};

@@ -78,8 +78,9 @@ const std::vector<RuleInfo> k_catalogue = {
      "this licence is denied by policy: use a model under another licence",
      "no declared licence is on the deny list"},
     {"code.custom_code", Scope::repository, Action::block,
-     "review the code at this commit and approve the repository (hfaudit approve), or use a "
-     "model that needs no trust_remote_code",
+     "review the code at this commit (hfaudit pull REPO@COMMIT --review fetches it without "
+     "admitting it) and record it with hfaudit approve REPO@COMMIT --reason TEXT, or use a model "
+     "that needs no trust_remote_code",
      "no custom code (config auto_map, .py files) unless the repository is approved"},
     {"size.max_total", Scope::repository, Action::block,
      "pull fewer files (--include/--exclude), or raise the limit",
@@ -87,7 +88,8 @@ const std::vector<RuleInfo> k_catalogue = {
     {"size.max_file", Scope::file, Action::block, "exclude the file, or raise the limit",
      "no single file exceeds the given size"},
     {"approval.required", Scope::repository, Action::block,
-     "review the repository at this commit and record it with hfaudit approve REPO@COMMIT",
+     "fetch the commit for review (hfaudit pull REPO@COMMIT --review), review it, and record it "
+     "with hfaudit approve REPO@COMMIT --reason TEXT",
      "the repository at this commit is in the approved-model registry"},
 };
 

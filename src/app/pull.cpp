@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/approvals.hpp"
 #include "app/info.hpp"
 #include "cache/blob_store.hpp"
 #include "cache/hf_view.hpp"
@@ -459,13 +460,15 @@ std::string describe_reasons(const policies::Decision& decision, const std::stri
 }
 
 policies::EvaluationInput evaluation_input(const PullOptions& options, const PullResult& result,
+                                           const ApprovalLookup& approval,
                                            std::vector<scan::FileReport> files) {
   policies::EvaluationInput input;
   input.trust = *result.trust;
   input.files = std::move(files);
   input.requested_revision = result.revision;
   input.now_unix = options.now_unix;
-  input.approval = options.approval;
+  input.approval = approval.status;
+  input.approval_detail = approval.detail;
   return input;
 }
 
@@ -562,19 +565,42 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     if (!resolved || !*resolved) return false;
     commit = **resolved;
   }
-  // The cached verdicts hold only for the policy that made them: under any
-  // other policy the commit is judged again (which needs the Hub's metadata).
+  // The file states are the latest judgement of the commit. They hold only if
+  // it was made by this policy and under the approval status in force now
+  // (an approval given or revoked since changes the verdict); otherwise the
+  // commit is judged again, which needs the Hub's metadata.
   if (options.policy) {
     auto decisions = index.decisions(result.repo, commit);
     if (!decisions) return false;
-    const bool judged_by_this_policy =
-        std::any_of(decisions->begin(), decisions->end(), [&](const cache::DecisionRecord& d) {
-          return !d.path && d.policy_sha256 == options.policy->sha256;
-        });
-    if (!judged_by_this_policy) return false;
+    const auto latest =
+        std::find_if(decisions->rbegin(), decisions->rend(),
+                     [](const cache::DecisionRecord& d) { return !d.path.has_value(); });
+    if (latest == decisions->rend() || latest->policy_sha256 != options.policy->sha256)
+      return false;
+    const auto judged = nlohmann::json::parse(latest->reasons_json, nullptr, false);
+    const std::string judged_approval =
+        judged.is_object() && judged.contains("approval") && judged["approval"].is_object()
+            ? judged["approval"].value("status", "not_approved")
+            : "not_approved";
+    const ApprovalLookup approval = lookup_approval(index, result.repo, commit);
+    if (judged_approval != policies::to_string(approval.status)) return false;
   }
   auto files = index.files(result.repo, commit);
   if (!files || files->empty()) return false;
+  // The index holds rows only for files selected by earlier pulls: every
+  // file of the commit that this pull selects (the Hub's listing, kept in the
+  // trust snapshot) must have one, or the cache cannot answer.
+  auto trust = index.latest_trust_snapshot(result.repo, commit);
+  if (!trust || !*trust) return false;
+  const auto listing = nlohmann::json::parse(**trust, nullptr, false);
+  if (!listing.is_object()) return false;
+  for (const auto& listed : listing.value("/hub_security/files"_json_pointer, nlohmann::json())) {
+    const std::string path = listed.value("path", "");
+    if (selected(options, path) &&
+        std::none_of(files->begin(), files->end(),
+                     [&](const cache::FileRecord& r) { return r.path == path; }))
+      return false;
+  }
   std::vector<PulledFile> out;
   for (const auto& record : *files) {
     PulledFile f;
@@ -588,7 +614,9 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     } else if (record.state == cache::FileState::verified && record.blob_sha256) {
       f.sha256 = *record.blob_sha256;
       f.outcome = FileOutcome::linked;
-    } else if (record.state == cache::FileState::blocked) {
+    } else if (record.state == cache::FileState::blocked &&
+               (record.blob_sha256 || !options.review)) {
+      // Blocked before download has no bytes; a review pull must fetch them.
       f.outcome = FileOutcome::blocked;
       f.reason = "blocked when it was pulled";
     } else {
@@ -699,13 +727,7 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
       result.files.push_back(std::move(f));
       continue;
     }
-    cache::FileRecord record;
-    record.path = e.path;
-    record.size = f.size;
-    record.git_oid = e.oid;
-    record.storage = e.lfs ? cache::Storage::lfs : cache::Storage::regular;
-    if (e.lfs) record.sha256 = e.lfs->oid;
-    records.push_back(record);
+    records.push_back(file_record(e));
     Wanted w;
     w.index = result.files.size();
     w.entry = e;
@@ -722,11 +744,18 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
   if (auto upserted = (*index)->upsert_files(result.repo, result.commit, records); !upserted)
     return failure(std::move(result), PullFailure::Kind::cache, upserted.error().message);
 
+  // Approvals are per commit and checked against the Hub's listing of it.
+  const ApprovalLookup approval =
+      options.policy ? lookup_approval(**index, result.repo, result.commit, &state->tree)
+                     : ApprovalLookup{};
+
   // Repository-level rules (provenance, licence, custom code, Hub flags...)
-  // need no bytes: a block there stops the pull before any download.
+  // need no bytes: a block there stops the pull before any download, unless
+  // the files are wanted for review.
   if (options.policy) {
-    result.decision = policies::evaluate(*options.policy, evaluation_input(options, result, {}));
-    if (result.decision->repository_verdict == policies::Verdict::block) {
+    result.decision =
+        policies::evaluate(*options.policy, evaluation_input(options, result, approval, {}));
+    if (result.decision->repository_verdict == policies::Verdict::block && !options.review) {
       for (auto& f : result.files)
         if (f.outcome != FileOutcome::excluded && f.failure == FailureKind::none) {
           f.outcome = FileOutcome::blocked;
@@ -751,8 +780,8 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
         reports.push_back(f.report);
         reports.back().path = f.path;
       }
-    result.decision =
-        policies::evaluate(*options.policy, evaluation_input(options, result, std::move(reports)));
+    result.decision = policies::evaluate(
+        *options.policy, evaluation_input(options, result, approval, std::move(reports)));
     for (auto& f : result.files)
       if (f.outcome == FileOutcome::linked && !result.decision->admits(f.path)) {
         f.outcome = FileOutcome::blocked;
