@@ -48,12 +48,9 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", output.verbose, "More detail (info findings, per-object facts)");
 
   const std::vector<std::pair<std::string, CommandRunner>> commands = {
-      {"scan", add_scan_command(app, output)},
-      {"info", add_info_command(app, output)},
-      {"pull", add_pull_command(app, output)},
-      {"ls", add_ls_command(app, output)},
-      {"verify", add_verify_command(app, output)},
-      {"gc", add_gc_command(app, output)},
+      {"scan", add_scan_command(app, output)},     {"info", add_info_command(app, output)},
+      {"pull", add_pull_command(app, output)},     {"ls", add_ls_command(app, output)},
+      {"verify", add_verify_command(app, output)}, {"gc", add_gc_command(app, output)},
       {"policy", add_policy_command(app, output)},
       {"approve", add_approve_command(app, output)},
       {"approvals", add_approvals_command(app, output)},
