@@ -102,12 +102,12 @@ ApprovalResult<std::vector<cache::ApprovedFile>> approvable_files(cache::Index& 
       blob = *found;
     }
     if (!blob || blob->state != cache::BlobState::present) {
-      unverified.push_back(row.path + " (" +
-                           std::string(row.state == cache::FileState::quarantined
-                                           ? "quarantined"
-                                           : (blob ? "blob " + std::string(to_string(blob->state))
-                                                   : "not downloaded")) +
-                           ")");
+      std::string why = "not downloaded";
+      if (row.state == cache::FileState::quarantined)
+        why = "quarantined";
+      else if (blob)
+        why = "blob " + std::string(to_string(blob->state));
+      unverified.push_back(row.path + " (" + why + ")");
       continue;
     }
     cache::ApprovedFile f;
