@@ -1,6 +1,5 @@
 #include "cache/approval.hpp"
 
-#include <algorithm>
 #include <map>
 
 namespace hfaudit::cache {
@@ -52,7 +51,9 @@ ApprovalCheck check_approval(const ApprovalRecord& approval, const std::vector<F
   }
 
   check.cached = !cached.empty();
+  std::set<std::string> cached_paths;
   for (const auto& row : cached) {
+    cached_paths.insert(row.path);
     const auto it = approved.find(row.path);
     if (it == approved.end()) {
       change(row.path + " added (not covered by the approval)");
@@ -68,11 +69,8 @@ ApprovalCheck check_approval(const ApprovalRecord& approval, const std::vector<F
       change(row.path + " quarantined (the cached copy no longer matched its hash)");
   }
   if (!listed && check.cached)
-    for (const auto& [path, a] : approved) {
-      const bool present = std::any_of(cached.begin(), cached.end(),
-                                       [&](const FileRecord& r) { return r.path == path; });
-      if (!present) change(path + " missing from the cache at this commit");
-    }
+    for (const auto& [path, a] : approved)
+      if (!cached_paths.count(path)) change(path + " missing from the cache at this commit");
   return check;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "app/approvals.hpp"
@@ -556,6 +557,44 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
   (void)index.append_audit(entry);
 }
 
+// The file states of a cached commit are its latest judgement. They hold only
+// if it was made by this policy and under the approval status in force now (an
+// approval given or revoked since changes the verdict); otherwise the commit
+// is judged again, which needs the Hub's metadata.
+bool cached_verdict_holds(const PullOptions& options, cache::Index& index, const std::string& repo,
+                          const std::string& commit) {
+  if (!options.policy) return true;
+  auto decisions = index.decisions(repo, commit);
+  if (!decisions) return false;
+  const auto latest =
+      std::find_if(decisions->rbegin(), decisions->rend(),
+                   [](const cache::DecisionRecord& d) { return !d.path.has_value(); });
+  if (latest == decisions->rend() || latest->policy_sha256 != options.policy->sha256) return false;
+  const auto judged = nlohmann::json::parse(latest->reasons_json, nullptr, false);
+  const auto approval = judged.is_object() ? judged.value("/approval/status"_json_pointer,
+                                                          std::string("not_approved"))
+                                           : std::string("not_approved");
+  return approval == policies::to_string(lookup_approval(index, repo, commit).status);
+}
+
+// The index holds rows only for files selected by earlier pulls: every file
+// of the commit this pull selects (the Hub's listing, kept in the trust
+// snapshot) must have one, or the cache cannot answer.
+bool rows_cover_selection(const PullOptions& options, cache::Index& index, const std::string& repo,
+                          const std::string& commit, const std::vector<cache::FileRecord>& rows) {
+  auto trust = index.latest_trust_snapshot(repo, commit);
+  if (!trust || !*trust) return false;
+  const auto listing = nlohmann::json::parse(**trust, nullptr, false);
+  if (!listing.is_object()) return false;
+  std::set<std::string> have;
+  for (const auto& r : rows) have.insert(r.path);
+  for (const auto& listed : listing.value("/hub_security/files"_json_pointer, nlohmann::json())) {
+    const std::string path = listed.value("path", "");
+    if (selected(options, path) && !have.count(path)) return false;
+  }
+  return true;
+}
+
 // Serves a pull from the index alone: the commit and every selected file must
 // already be verified. Returns false when the cache cannot answer.
 bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResult& result) {
@@ -565,42 +604,11 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     if (!resolved || !*resolved) return false;
     commit = **resolved;
   }
-  // The file states are the latest judgement of the commit. They hold only if
-  // it was made by this policy and under the approval status in force now
-  // (an approval given or revoked since changes the verdict); otherwise the
-  // commit is judged again, which needs the Hub's metadata.
-  if (options.policy) {
-    auto decisions = index.decisions(result.repo, commit);
-    if (!decisions) return false;
-    const auto latest =
-        std::find_if(decisions->rbegin(), decisions->rend(),
-                     [](const cache::DecisionRecord& d) { return !d.path.has_value(); });
-    if (latest == decisions->rend() || latest->policy_sha256 != options.policy->sha256)
-      return false;
-    const auto judged = nlohmann::json::parse(latest->reasons_json, nullptr, false);
-    const std::string judged_approval =
-        judged.is_object() && judged.contains("approval") && judged["approval"].is_object()
-            ? judged["approval"].value("status", "not_approved")
-            : "not_approved";
-    const ApprovalLookup approval = lookup_approval(index, result.repo, commit);
-    if (judged_approval != policies::to_string(approval.status)) return false;
-  }
+  if (!cached_verdict_holds(options, index, result.repo, commit)) return false;
   auto files = index.files(result.repo, commit);
-  if (!files || files->empty()) return false;
-  // The index holds rows only for files selected by earlier pulls: every
-  // file of the commit that this pull selects (the Hub's listing, kept in the
-  // trust snapshot) must have one, or the cache cannot answer.
-  auto trust = index.latest_trust_snapshot(result.repo, commit);
-  if (!trust || !*trust) return false;
-  const auto listing = nlohmann::json::parse(**trust, nullptr, false);
-  if (!listing.is_object()) return false;
-  for (const auto& listed : listing.value("/hub_security/files"_json_pointer, nlohmann::json())) {
-    const std::string path = listed.value("path", "");
-    if (selected(options, path) &&
-        std::none_of(files->begin(), files->end(),
-                     [&](const cache::FileRecord& r) { return r.path == path; }))
-      return false;
-  }
+  if (!files || files->empty() ||
+      !rows_cover_selection(options, index, result.repo, commit, *files))
+    return false;
   std::vector<PulledFile> out;
   for (const auto& record : *files) {
     PulledFile f;
