@@ -92,8 +92,10 @@ BlobWriter::BlobWriter(const Layout& layout, ExpectedBlob expected, WriterOption
 BlobWriter::~BlobWriter() {
   if (m_state != State::open) return;
   if (m_options.on_abandon == OnAbandon::keep_partial) {
-    // Keep only the contiguous hashed prefix: bytes of out-of-order ranges
-    // beyond a gap cannot be told apart from the hole after a restart.
+    // Keep every written range for a later resume. Without a checkpoint,
+    // bytes after a gap cannot be told apart from the hole: keep the prefix.
+    if (checkpoint()) return;
+    remove_checkpoint();
     if (::ftruncate(m_fd.get(), static_cast<off_t>(m_frontier)) != 0) discard();
     return;
   }
@@ -168,11 +170,111 @@ util::Error BlobWriter::fail_integrity(IntegrityMismatch mismatch) {
 
 void BlobWriter::discard() {
   if (m_fd.valid()) {
-    // We hold the partial's flock, so the name is still ours to remove.
+    // We hold the partial's flock, so the names are still ours to remove.
+    remove_checkpoint();
     ::unlink(m_partial_path.c_str());
     m_fd.reset();
   }
   m_pending.clear();
+}
+
+void BlobWriter::remove_checkpoint() {
+  ::unlink(ranges_path().c_str());
+  ::unlink((ranges_path() + ".tmp").c_str());
+}
+
+std::vector<ByteRange> BlobWriter::missing() const {
+  std::vector<ByteRange> out;
+  uint64_t at = m_frontier;
+  for (const auto& [start, end] : m_pending) {
+    if (start > at) out.push_back({at, start});
+    at = std::max(at, end);
+  }
+  if (at < m_expected.size) out.push_back({at, m_expected.size});
+  return out;
+}
+
+Status BlobWriter::checkpoint() {
+  if (m_state != State::open) {
+    return make_error(ErrorCode::invalid_argument, m_partial_path + ": writer is closed");
+  }
+  if (m_pending.empty()) {
+    // The partial is one contiguous prefix: its size says it all.
+    remove_checkpoint();
+    return util::Ok{};
+  }
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const auto& [start, end] : m_pending) ranges.push_back({start, end});
+  const std::string text =
+      nlohmann::json{{"frontier", m_frontier}, {"ranges", std::move(ranges)}}.dump();
+  // No fsync: the partial's bytes are not synced either, and commit() verifies both.
+  const std::string temp = ranges_path() + ".tmp";
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return errno_error(temp, "open", errno);
+  HFAUDIT_TRY(pwrite_all(fd.get(), text.data(), text.size(), 0, temp));
+  fd.reset();
+  if (::rename(temp.c_str(), ranges_path().c_str()) != 0)
+    return errno_error(ranges_path(), "rename", errno);
+  return util::Ok{};
+}
+
+std::optional<BlobWriter::Checkpoint> BlobWriter::read_checkpoint(uint64_t file_size) const {
+  auto text = util::read_file(ranges_path());
+  if (!text) return std::nullopt;
+  const auto doc = nlohmann::json::parse(*text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("frontier") || !doc["frontier"].is_number_unsigned() ||
+      !doc.contains("ranges") || !doc["ranges"].is_array())
+    return std::nullopt;
+  Checkpoint saved;
+  saved.frontier = doc["frontier"].get<uint64_t>();
+  const uint64_t limit = std::min(file_size, m_expected.size);
+  if (saved.frontier > limit) return std::nullopt;
+  // Ranges as write_at keeps them: beyond the frontier, sorted, disjoint, not touching.
+  uint64_t previous_end = saved.frontier;
+  for (const auto& range : doc["ranges"]) {
+    if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
+        !range[1].is_number_unsigned())
+      return std::nullopt;
+    const auto start = range[0].get<uint64_t>();
+    const auto end = range[1].get<uint64_t>();
+    if (start <= previous_end || end <= start || end > limit) return std::nullopt;
+    saved.ranges.emplace(start, end);
+    previous_end = end;
+  }
+  return saved;
+}
+
+Status BlobWriter::resume(uint64_t file_size, uint64_t block_size) {
+  uint64_t keep = 0;
+  std::map<uint64_t, uint64_t> ranges;
+  if (auto saved = read_checkpoint(file_size)) {
+    keep = saved->frontier;
+    ranges = std::move(saved->ranges);
+  } else if (file_size <= m_expected.size) {
+    keep = file_size;
+    // A writer killed before its first checkpoint can leave ranges after a
+    // hole; only data before the first hole can be a real prefix. A hole
+    // starts on a block boundary and the block before it may end in zeros
+    // never written, so that block is dropped too. (A hint either way:
+    // commit() verifies everything.)
+    const off_t hole = ::lseek(m_fd.get(), 0, SEEK_HOLE);
+    if (hole >= 0 && static_cast<uint64_t>(hole) < keep) {
+      const uint64_t block = std::max<uint64_t>(4096, block_size);
+      const uint64_t at = static_cast<uint64_t>(hole) / block * block;
+      keep = at >= block ? at - block : 0;
+    }
+  }
+  const uint64_t extent = ranges.empty() ? keep : std::max(keep, ranges.rbegin()->second);
+  if (extent != file_size && ::ftruncate(m_fd.get(), static_cast<off_t>(extent)) != 0)
+    return errno_error(m_partial_path, "truncate", errno);
+  // Re-hash the kept prefix once: digest state cannot be saved across processes.
+  HFAUDIT_TRY(hash_from_file(keep));
+  m_resume_offset = keep;
+  m_append_at = keep;
+  m_resumed_bytes = keep;
+  for (const auto& [start, end] : ranges) m_resumed_bytes += end - start;
+  m_pending = std::move(ranges);
+  return util::Ok{};
 }
 
 Status BlobWriter::write(const char* data, size_t size) {
@@ -257,6 +359,7 @@ Result<CommittedBlob> BlobWriter::commit() {
   out.path = m_layout.blob_path(out.sha256);
   const std::string fanout = m_layout.blob_fanout_dir(out.sha256);
   HFAUDIT_TRY(util::create_directories(fanout));
+  remove_checkpoint();  // first: a checkpoint must never outlive its partial
   const bool moved = HFAUDIT_TRY(rename_no_replace(m_partial_path, out.path));
   if (!moved) {
     // Identical content is stored once: keep the existing inode.
@@ -295,23 +398,14 @@ Result<std::unique_ptr<BlobWriter>> BlobStore::begin_write(const ExpectedBlob& e
   struct stat st {};
   if (::fstat(writer->m_fd.get(), &st) != 0)
     return errno_error(writer->m_partial_path, "fstat", errno);
-  uint64_t keep = 0;
-  if (options.resume == Resume::yes && static_cast<uint64_t>(st.st_size) <= expected.size) {
-    keep = static_cast<uint64_t>(st.st_size);
-    // A crash can leave out-of-order ranges after a hole; only the data before
-    // the first hole can be a real prefix. (Holes are block-granular, so this
-    // is a hint; commit() still verifies everything.)
-    const off_t hole = ::lseek(writer->m_fd.get(), 0, SEEK_HOLE);
-    if (hole >= 0 && static_cast<uint64_t>(hole) < keep) keep = static_cast<uint64_t>(hole);
+  if (options.resume == Resume::yes) {
+    HFAUDIT_TRY(
+        writer->resume(static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_blksize)));
+  } else {
+    writer->remove_checkpoint();
+    if (st.st_size != 0 && ::ftruncate(writer->m_fd.get(), 0) != 0)
+      return errno_error(writer->m_partial_path, "truncate", errno);
   }
-  if (keep != static_cast<uint64_t>(st.st_size) &&
-      ::ftruncate(writer->m_fd.get(), static_cast<off_t>(keep)) != 0) {
-    return errno_error(writer->m_partial_path, "truncate", errno);
-  }
-  // Re-hash the kept prefix once: digest state cannot be saved across processes.
-  HFAUDIT_TRY(writer->hash_from_file(keep));
-  writer->m_resume_offset = keep;
-  writer->m_append_at = keep;
   return writer;
 }
 

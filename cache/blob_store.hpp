@@ -70,6 +70,14 @@ struct IntegrityMismatch {
   std::string actual;
 };
 
+// A byte range [start, end) of a blob.
+struct ByteRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t size() const { return end - start; }
+  bool operator==(const ByteRange&) const = default;
+};
+
 enum class Stored { new_blob, already_present };
 
 struct CommittedBlob {
@@ -105,6 +113,22 @@ class BlobWriter {
   // wrong (a crash before the page cache reached the disk), commit() reports
   // an integrity error and the caller starts over with Resume::no.
   uint64_t resume_offset() const { return m_resume_offset; }
+
+  // The ranges of [0, expected().size) not written yet, in order: what a
+  // caller still has to fetch. After a resume of a ranged download this can
+  // be several gaps (the ranges a checkpoint recorded are not missing).
+  std::vector<ByteRange> missing() const;
+  // Bytes that came from an earlier writer (resumed prefix plus checkpointed ranges).
+  uint64_t resumed_bytes() const { return m_resumed_bytes; }
+
+  // Records which ranges beyond the hash frontier are on disk, in a
+  // `.ranges` file beside the partial (replaced by rename), so that a later
+  // writer resumes every completed range and not only the contiguous prefix.
+  // Range downloads call it as parts complete (it survives a kill -9); the
+  // destructor calls it too when keeping the partial. Without a checkpoint a
+  // resume keeps only the data before the first hole. Like the prefix, the
+  // recorded ranges are an optimisation that commit() verifies.
+  util::Status checkpoint();
 
   // Appends at the sequential position (starts at resume_offset()).
   util::Status write(const char* data, size_t size);
@@ -142,6 +166,17 @@ class BlobWriter {
   friend class BlobStore;
   BlobWriter(const Layout& layout, ExpectedBlob expected, WriterOptions options);
   util::Status open_partial();
+  // What a checkpoint recorded: the hashed prefix and the ranges written beyond it.
+  struct Checkpoint {
+    uint64_t frontier = 0;
+    std::map<uint64_t, uint64_t> ranges;
+  };
+  // The checkpoint, if present and consistent with a partial of `file_size` bytes.
+  std::optional<Checkpoint> read_checkpoint(uint64_t file_size) const;
+  // Restores the prefix and pending ranges at open (Resume::yes).
+  util::Status resume(uint64_t file_size, uint64_t block_size);
+  void remove_checkpoint();
+  std::string ranges_path() const { return m_partial_path + ".ranges"; }
   util::Status hash_from_file(uint64_t end);
   util::Status drain_pending();
   util::Error fail_integrity(IntegrityMismatch mismatch);
@@ -154,6 +189,7 @@ class BlobWriter {
   util::UniqueFd m_fd;
   util::ContentHasher m_hasher;
   uint64_t m_resume_offset = 0;
+  uint64_t m_resumed_bytes = 0;
   uint64_t m_append_at = 0;
   uint64_t m_frontier = 0;
   uint64_t m_reread = 0;

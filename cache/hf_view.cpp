@@ -349,6 +349,9 @@ Status HfView::link_file(RepoType type, std::string_view repo_id, std::string_vi
   std::string target;
   for (size_t i = 0; i < 2 + segments.size() - 1; ++i) target += "../";
   target += "blobs/" + std::string(etag);
+  // An intact link (a re-pull of a cached snapshot) is left alone: no new
+  // directory entry, so no fsync.
+  if (auto current = read_link_at(dir.get(), leaf); current && *current == target) return Ok{};
   const std::string shown =
       m_root + "/" + folder + "/snapshots/" + std::string(commit) + "/" + std::string(path);
   const std::string temp = "." + leaf + "." + util::random_hex(8) + ".tmp";

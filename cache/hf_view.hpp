@@ -73,7 +73,8 @@ class HfView {
                                        std::string_view etag, const std::string& source_path) const;
 
   // Creates snapshots/<commit>/<path> -> ../ x (2 + depth) + blobs/<etag>,
-  // atomically replacing an existing link. Fails with not_found when
+  // atomically replacing an existing link (one that already points there is
+  // kept as is, so re-linking an intact snapshot writes nothing). Fails with not_found when
   // blobs/<etag> is not in the view (never a dangling link: put_blob first),
   // invalid_argument for an unsafe path or a symlink/non-directory on the way.
   // Removes a stale .no_exist/<commit>/<path> marker (readers check it first).

@@ -382,11 +382,20 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, IndexOptions
                                                       " is newer than this hfaudit understands (" +
                                                       std::to_string(k_schema_version) + ")");
     }
-    // WAL lets `hfaudit ls` read while a pull writes; it persists in the file.
-    impl->db.exec("PRAGMA journal_mode = WAL");
+    // WAL lets `hfaudit ls` read while a pull writes. The mode persists in the
+    // file: only a new database needs the switch (which takes a write lock).
+    if (impl->db.execAndGet("PRAGMA journal_mode").getString() != "wal")
+      impl->db.exec("PRAGMA journal_mode = WAL");
     impl->db.exec("PRAGMA synchronous = NORMAL");
     impl->db.exec("PRAGMA foreign_keys = ON");
-    HFAUDIT_TRY(impl->migrate(options.target_schema_version.value_or(k_schema_version)));
+    // Commands are short-lived: without this, every close by the last
+    // connection checkpoints the WAL and deletes it, and the next command's
+    // first commit recreates it with a synced header and a synced directory.
+    // The WAL is checkpointed when it reaches 1000 pages instead.
+    sqlite3_db_config(impl->db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    // Migrations take the write lock: only when the schema is behind.
+    const int target = options.target_schema_version.value_or(k_schema_version);
+    if (found < target) HFAUDIT_TRY(impl->migrate(target));
     return std::unique_ptr<Index>(new Index(std::move(impl)));
   });
 }

@@ -69,8 +69,9 @@ class Session {
     request.method = method;
     request.url = std::move(url);
     request.headers.emplace_back("Accept", "application/json");
-    request.connect_timeout = m_options.download_timeout;
-    request.read_timeout = m_options.download_timeout;
+    // Metadata, as huggingface_hub bounds its metadata requests: HF_HUB_ETAG_TIMEOUT.
+    request.connect_timeout = m_options.etag_timeout;
+    request.read_timeout = m_options.etag_timeout;
     return request;
   }
 

@@ -36,9 +36,10 @@ struct HubOptions {
   // Sent as "Authorization: Bearer ..." only to URLs with the endpoint's scheme, host and port.
   std::optional<std::string> token;
   Offline offline = Offline::no;
-  // Connect and read timeout of metadata requests (HEAD resolve); HF_HUB_ETAG_TIMEOUT.
+  // Connect and per-read timeout of metadata requests: every /api/ call (model info,
+  // tree, refs, listings...) and the HEAD of file_metadata; HF_HUB_ETAG_TIMEOUT.
   std::chrono::milliseconds etag_timeout{10'000};
-  // Connect and per-read timeout of API calls and downloads; HF_HUB_DOWNLOAD_TIMEOUT.
+  // Connect and per-read timeout of file downloads (download()); HF_HUB_DOWNLOAD_TIMEOUT.
   std::chrono::milliseconds download_timeout{10'000};
   // Retries after the first attempt, on 408/429/500/502/503/504 and network errors.
   int max_retries = 5;

@@ -1,6 +1,7 @@
 #include "app/pull.hpp"
 
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -119,6 +120,25 @@ scan::FileReport report_from_json(const std::string& text, const std::string& pa
   }
   return report;
 }
+
+}  // namespace
+
+std::vector<cache::ByteRange> plan_parts(const std::vector<cache::ByteRange>& missing,
+                                         size_t max_parallel, uint64_t min_part_size) {
+  uint64_t total = 0;
+  for (const auto& gap : missing) total += gap.size();
+  // Parts of at least min_part_size, but no more than max_parallel of them
+  // for one gap-free file: fewer requests, and each part is one checkpoint.
+  const uint64_t parallel = std::max<uint64_t>(1, max_parallel);
+  const uint64_t part = std::max<uint64_t>({1, min_part_size, (total + parallel - 1) / parallel});
+  std::vector<cache::ByteRange> parts;
+  for (const auto& gap : missing)
+    for (uint64_t start = gap.start; start < gap.end; start += part)
+      parts.push_back({start, std::min(gap.end, start + part)});
+  return parts;
+}
+
+namespace {
 
 // The state one pull shares between its worker threads.
 class Puller {
@@ -241,8 +261,8 @@ class Puller {
   // is marked and nullopt returned; nothing unverified reaches the store.
   std::optional<cache::CommittedBlob> download(const Wanted& w, PulledFile& file) {
     for (int round = 0; round < 2; ++round) {
-      // Round 0 resumes a partial left by a crash or a cut connection; if its
-      // bytes turn out wrong (the hash fails), round 1 starts from scratch.
+      // Round 0 resumes what an earlier pull left (a crash, a cut connection);
+      // if those bytes turn out wrong (the hash fails), round 1 starts over.
       cache::WriterOptions writer_options;
       writer_options.resume = round == 0 ? cache::Resume::yes : cache::Resume::no;
       writer_options.on_abandon = cache::OnAbandon::keep_partial;
@@ -251,18 +271,22 @@ class Puller {
         fail(file, FailureKind::io, "cannot write the blob: " + writer.error().message);
         return std::nullopt;
       }
-      const uint64_t resumed = (*writer)->resume_offset();
-      if (resumed > 0)
-        file.source = FileSource::resumed;
-      else
-        file.source = FileSource::downloaded;
+      const bool resumed = (*writer)->resumed_bytes() > 0;
+      file.source = resumed ? FileSource::resumed : FileSource::downloaded;
+      report_progress((*writer)->resumed_bytes());
 
+      // Nothing missing: a complete partial (a crash just before commit) or an
+      // empty file; commit() verifies either. Ranges for big files and for
+      // any resume of a ranged download (the gaps between the parts it
+      // finished); one stream otherwise.
+      const auto missing = (*writer)->missing();
       const uint64_t size = w.expected.size;
-      bool ok = true;
-      if (resumed == 0 && size >= m_options.range_threshold && m_options.max_ranges > 1)
-        ok = fetch_ranges(**writer, w, file);
-      else
-        ok = fetch_sequential(**writer, w, file, resumed, round);
+      const bool tail_only = missing.size() == 1 && missing[0].end == size;
+      const bool ranged =
+          !tail_only || (size >= m_options.range_threshold && m_options.max_ranges > 1);
+      const bool ok =
+          missing.empty() || (ranged ? fetch_ranges(**writer, w, file, missing)
+                                     : fetch_sequential(**writer, w, file, missing[0].start));
       if (!ok) return std::nullopt;
 
       auto committed = (*writer)->commit();
@@ -270,8 +294,8 @@ class Puller {
         file.reason.clear();
         return std::move(*committed);
       }
-      if (committed.error().code == util::ErrorCode::integrity && resumed > 0 && round == 0)
-        continue;  // the resumed prefix was bad: start over once
+      if (committed.error().code == util::ErrorCode::integrity && resumed && round == 0)
+        continue;  // the resumed bytes were bad: start over once
       fail(file,
            committed.error().code == util::ErrorCode::integrity ? FailureKind::integrity
                                                                 : FailureKind::io,
@@ -281,117 +305,140 @@ class Puller {
     return std::nullopt;
   }
 
-  // Streams [offset, end) into writer.write(), resuming after cut connections.
-  bool fetch_sequential(cache::BlobWriter& writer, const Wanted& w, PulledFile& file,
-                        uint64_t offset, int round) {
+  // One blob writer shared by the parts of a download.
+  struct SharedWriter {
+    explicit SharedWriter(cache::BlobWriter& w) : writer(w) {}
+    cache::BlobWriter& writer;
+    std::mutex mutex;
+    uint64_t since_checkpoint = 0;  // bytes written since the last checkpoint
+  };
+
+  // Why one request of a download ended. `range_ignored`: the server answered
+  // 200 with the whole file to a ranged request.
+  struct Transfer {
+    bool done = false;
+    bool range_ignored = false;
+    FailureKind failure = FailureKind::none;
+    std::string reason;
+  };
+
+  // Streams [offset, end) of the file (end = the file's end when nullopt) into
+  // write_at, continuing after cut connections, and checkpoints the writer
+  // every k_checkpoint_bytes (a kill -9 then loses little of a ranged
+  // download). A server that ignores the range sends the file from byte 0:
+  // write_at skips what is already hashed. With `accept_whole_file` false (one
+  // part of a ranged download), such an answer stops at once with range_ignored.
+  Transfer transfer(SharedWriter& shared, const Wanted& w, uint64_t offset,
+                    std::optional<uint64_t> end, bool accept_whole_file,
+                    std::atomic<uint64_t>& fetched) {
+    constexpr uint64_t k_checkpoint_bytes = 32ull << 20;
+    Transfer t;
+    std::string last_error;
     for (int attempt = 0; attempt < m_options.max_attempts; ++attempt) {
-      bool restart = false;
+      uint64_t at = offset;
       std::optional<util::Error> write_error;
       hub::DownloadCallbacks callbacks;
       callbacks.on_start = [&](const hub::DownloadStart& start) {
-        if (start.offset != offset) {
-          restart = true;  // the server ignored the range: start a fresh writer
+        if (start.status == 200 && (offset > 0 || end) && !accept_whole_file) {
+          t.range_ignored = true;
           return false;
         }
+        at = start.offset;
         return true;
       };
       callbacks.on_data = [&](std::string_view chunk) {
-        if (auto status = writer.write(chunk.data(), chunk.size()); !status) {
-          write_error = status.error();
-          return false;
+        {
+          std::lock_guard lock(shared.mutex);
+          if (auto status = shared.writer.write_at(at, chunk.data(), chunk.size()); !status) {
+            write_error = status.error();
+            return false;
+          }
+          if ((shared.since_checkpoint += chunk.size()) >= k_checkpoint_bytes) {
+            shared.since_checkpoint = 0;
+            (void)shared.writer.checkpoint();  // best effort: without it a resume refetches more
+          }
         }
-        file.bytes_fetched += chunk.size();
+        at += chunk.size();
+        fetched += chunk.size();
         report_progress(chunk.size());
         return true;
       };
-      auto result = m_client.download(m_ref.repo, m_result.commit, w.entry.path, callbacks, offset);
-      if (result) return true;
+      auto result = m_client.download(m_ref.repo, m_result.commit, w.entry.path, callbacks, offset,
+                                      end ? std::optional<uint64_t>(*end - 1) : std::nullopt);
+      if (t.range_ignored) return t;
       if (write_error) {
-        fail(file,
-             write_error->code == util::ErrorCode::integrity ? FailureKind::integrity
-                                                             : FailureKind::io,
-             write_error->message);
-        return false;
+        t.failure = write_error->code == util::ErrorCode::integrity ? FailureKind::integrity
+                                                                    : FailureKind::io;
+        t.reason = write_error->message;
+        return t;
       }
-      if (restart && round == 0 && offset > 0) {
-        // Restarting means discarding the resumed bytes; the caller's second
-        // round opens the writer with Resume::no.
-        fail(file, FailureKind::hub, "the server ignored the resume range");
-        return false;
+      if (result) {
+        t.done = true;
+        return t;
       }
       const hub::HubError& error = result.error();
+      last_error = error.describe();
       if (error.kind == hub::HubErrorKind::network && error.bytes_delivered > 0) {
-        offset += error.bytes_delivered;  // cut mid-body: continue where it stopped
+        offset = at;  // cut mid-body: continue where it stopped
         continue;
       }
-      fail(file, FailureKind::hub, error.describe());
-      return false;
+      t.failure = FailureKind::hub;
+      t.reason = last_error;
+      return t;
     }
-    fail(file, FailureKind::hub,
-         "the connection kept breaking (" + std::to_string(m_options.max_attempts) + " attempts)");
-    return false;
+    t.failure = FailureKind::hub;
+    t.reason = "the connection kept breaking (" + std::to_string(m_options.max_attempts) +
+               " attempts; the last: " + last_error + ")";
+    return t;
   }
 
-  // Big files: several ranges in parallel, each written with write_at (the
-  // writer hashes bytes in order as the contiguous prefix grows).
-  bool fetch_ranges(cache::BlobWriter& writer, const Wanted& w, PulledFile& file) {
-    const uint64_t size = w.expected.size;
-    const uint64_t n = std::min<uint64_t>(m_options.max_ranges, size / (64ull << 20) + 1);
-    const uint64_t step = (size + n - 1) / n;
-    std::mutex writer_mutex;
-    std::vector<std::string> errors(n);
-    std::vector<FailureKind> kinds(n, FailureKind::none);
-    std::vector<std::thread> threads;
+  bool fetch_sequential(cache::BlobWriter& writer, const Wanted& w, PulledFile& file,
+                        uint64_t offset) {
     std::atomic<uint64_t> fetched{0};
-    for (uint64_t r = 0; r < n; ++r)
-      threads.emplace_back([&, r] {
-        uint64_t offset = r * step;
-        const uint64_t end = std::min(size, offset + step);  // exclusive
-        for (int attempt = 0; attempt < m_options.max_attempts && offset < end; ++attempt) {
-          std::optional<util::Error> write_error;
-          hub::DownloadCallbacks callbacks;
-          callbacks.on_start = [&](const hub::DownloadStart& start) {
-            return start.offset == offset;
-          };
-          callbacks.on_data = [&](std::string_view chunk) {
-            std::lock_guard lock(writer_mutex);
-            if (auto status = writer.write_at(offset, chunk.data(), chunk.size()); !status) {
-              write_error = status.error();
-              return false;
-            }
-            offset += chunk.size();
-            fetched += chunk.size();
-            report_progress(chunk.size());
-            return true;
-          };
-          auto result = m_client.download(m_ref.repo, m_result.commit, w.entry.path, callbacks,
-                                          offset, end - 1);
-          if (result && offset >= end) return;
-          if (write_error) {
-            kinds[r] = write_error->code == util::ErrorCode::integrity ? FailureKind::integrity
-                                                                       : FailureKind::io;
-            errors[r] = write_error->message;
-            return;
+    SharedWriter shared(writer);
+    const Transfer t = transfer(shared, w, offset, std::nullopt, true, fetched);
+    file.bytes_fetched += fetched;
+    if (!t.done) fail(file, t.failure, t.reason);
+    return t.done;
+  }
+
+  // Big files: the missing ranges cut into parts fetched `max_ranges` at a
+  // time, each written with write_at (the writer hashes bytes in order as the
+  // contiguous prefix grows) and checkpointed when complete, so a later pull
+  // resumes every finished part. If the server ignores Range, one stream.
+  bool fetch_ranges(cache::BlobWriter& writer, const Wanted& w, PulledFile& file,
+                    const std::vector<cache::ByteRange>& missing) {
+    const auto parts = plan_parts(missing, m_options.max_ranges, m_options.range_part_size);
+    SharedWriter shared(writer);
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> fetched{0};
+    std::vector<Transfer> outcomes(parts.size());
+    std::vector<std::thread> threads;
+    const size_t workers =
+        std::min<size_t>(std::max<size_t>(1, m_options.max_ranges), parts.size());
+    for (size_t t = 0; t < workers; ++t)
+      threads.emplace_back([&] {
+        for (size_t i = next++; i < parts.size() && !stop; i = next++) {
+          outcomes[i] = transfer(shared, w, parts[i].start, parts[i].end, false, fetched);
+          if (!outcomes[i].done) {
+            stop = true;  // parts in flight finish; no new one starts
+            continue;
           }
-          if (!result && !(result.error().kind == hub::HubErrorKind::network &&
-                           result.error().bytes_delivered > 0)) {
-            kinds[r] = FailureKind::hub;
-            errors[r] = result.error().describe();
-            return;
-          }
-        }
-        if (offset < end) {
-          kinds[r] = FailureKind::hub;
-          errors[r] = "range download kept breaking";
+          std::lock_guard lock(shared.mutex);
+          (void)writer.checkpoint();  // best effort: without it a resume refetches more
         }
       });
     for (auto& t : threads) t.join();
     file.bytes_fetched += fetched;
-    for (uint64_t r = 0; r < n; ++r)
-      if (kinds[r] != FailureKind::none) {
-        fail(file, kinds[r], errors[r]);
+    for (const auto& outcome : outcomes)
+      if (outcome.failure != FailureKind::none) {
+        fail(file, outcome.failure, outcome.reason);
         return false;
       }
+    if (std::any_of(outcomes.begin(), outcomes.end(),
+                    [](const Transfer& t) { return t.range_ignored; }))
+      return fetch_sequential(writer, w, file, 0);
     return true;
   }
 
@@ -473,88 +520,104 @@ policies::EvaluationInput evaluation_input(const PullOptions& options, const Pul
   return input;
 }
 
-// Links the allowed files, records everything, writes the ref last.
+// The index records of a file the gate refused: its state, the decision and an audit entry.
+void record_block(const PullOptions& options, cache::Index& index, const PullResult& result,
+                  const PulledFile& file) {
+  const std::string& repo = result.repo;
+  if (!file.sha256.empty())
+    (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
+  (void)index.set_file_state(repo, result.commit, file.path, cache::FileState::blocked);
+  cache::DecisionRecord decision;
+  decision.repo_id = repo;
+  decision.commit = result.commit;
+  decision.path = file.path;
+  decision.policy_name = result.decision ? result.decision->policy_name : "builtin-scan-gate";
+  decision.policy_sha256 = result.decision ? result.decision->policy_sha256 : "";
+  decision.decision = cache::Decision::block;
+  decision.reasons_json = nlohmann::json::array({file.reason}).dump();
+  (void)index.record_decision(decision);
+  cache::AuditEntry entry;
+  entry.actor = options.actor;
+  entry.action = cache::AuditAction::block;
+  entry.repo_id = repo;
+  entry.commit = result.commit;
+  entry.path = file.path;
+  if (!file.sha256.empty()) entry.blob_sha256 = file.sha256;
+  entry.detail_json =
+      nlohmann::json{{"reason", file.reason}, {"findings", findings_json(file.findings)}}.dump();
+  (void)index.append_audit(entry);
+}
+
+// Links the allowed files, writes the ref last, then records everything in
+// the index in one transaction (one commit however many files: a cached
+// re-pull costs one small WAL append). A crash before that transaction leaves
+// the index behind the view, which the next pull catches up.
 void publish(const PullOptions& options, cache::Index& index, const cache::HfView& view,
              cache::BlobStore& store, PullResult& result) {
   const std::string& repo = result.repo;
   for (auto& file : result.files) {
-    if (file.outcome == FileOutcome::excluded) continue;
-    if (file.outcome == FileOutcome::linked) {
-      auto placed = view.put_blob(k_model, repo, file.etag, store.blob_path(file.sha256));
-      util::Status linked = placed
-                                ? view.link_file(k_model, repo, result.commit, file.path, file.etag)
-                                : util::Status(placed.error());
-      if (!linked) {
-        file.outcome = FileOutcome::failed;
-        file.failure = FailureKind::io;
-        file.reason = "cannot place it in the huggingface_hub view: " + linked.error().message;
-        continue;
-      }
-      (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
-      (void)index.touch_blob(file.sha256);
-    } else if (file.outcome == FileOutcome::blocked) {
-      if (!file.sha256.empty())
-        (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
-      (void)index.set_file_state(repo, result.commit, file.path, cache::FileState::blocked);
-      cache::DecisionRecord decision;
-      decision.repo_id = repo;
-      decision.commit = result.commit;
-      decision.path = file.path;
-      decision.policy_name = result.decision ? result.decision->policy_name : "builtin-scan-gate";
-      decision.policy_sha256 = result.decision ? result.decision->policy_sha256 : "";
-      decision.decision = cache::Decision::block;
-      decision.reasons_json = nlohmann::json::array({file.reason}).dump();
-      (void)index.record_decision(decision);
-      cache::AuditEntry entry;
-      entry.actor = options.actor;
-      entry.action = cache::AuditAction::block;
-      entry.repo_id = repo;
-      entry.commit = result.commit;
-      entry.path = file.path;
-      if (!file.sha256.empty()) entry.blob_sha256 = file.sha256;
-      entry.detail_json =
-          nlohmann::json{{"reason", file.reason}, {"findings", findings_json(file.findings)}}
-              .dump();
-      (void)index.append_audit(entry);
+    if (file.outcome != FileOutcome::linked) continue;
+    auto placed = view.put_blob(k_model, repo, file.etag, store.blob_path(file.sha256));
+    util::Status linked = placed
+                              ? view.link_file(k_model, repo, result.commit, file.path, file.etag)
+                              : util::Status(placed.error());
+    if (!linked) {
+      file.outcome = FileOutcome::failed;
+      file.failure = FailureKind::io;
+      file.reason = "cannot place it in the huggingface_hub view: " + linked.error().message;
     }
   }
-  if (result.decision && result.network_used) {
-    cache::DecisionRecord decision;
-    decision.repo_id = repo;
-    decision.commit = result.commit;
-    decision.policy_name = result.decision->policy_name;
-    decision.policy_sha256 = result.decision->policy_sha256;
-    decision.decision =
-        result.decision->verdict == policies::Verdict::block  ? cache::Decision::block
-        : result.decision->verdict == policies::Verdict::warn ? cache::Decision::warn
-                                                              : cache::Decision::allow;
-    decision.reasons_json = policies::to_json(*result.decision).dump();
-    (void)index.record_decision(decision);
-  }
-  if (!hub::is_commit_hash(result.revision)) {
+  if (auto dir = view.snapshot_dir(k_model, repo, result.commit)) result.snapshot_dir = *dir;
+  // A ref names a snapshot: none while nothing of this commit is visible.
+  const bool branch = !hub::is_commit_hash(result.revision);
+  struct stat snapshot {};
+  if (branch && ::stat(result.snapshot_dir.c_str(), &snapshot) == 0 && S_ISDIR(snapshot.st_mode))
     if (auto written = view.write_ref(k_model, repo, result.revision, result.commit); !written)
       result.failure = PullFailure{PullFailure::Kind::cache,
                                    "cannot write the ref: " + written.error().message, ""};
-    (void)index.upsert_ref(repo, result.revision, result.commit);
-  }
-  (void)index.touch_commit(repo, result.commit);
-  if (auto dir = view.snapshot_dir(k_model, repo, result.commit)) result.snapshot_dir = *dir;
 
-  nlohmann::json summary = {{"revision", result.revision},
-                            {"network_used", result.network_used},
-                            {"bytes_fetched", result.bytes_fetched},
-                            {"files_fetched", result.files_fetched}};
-  for (auto outcome : {FileOutcome::linked, FileOutcome::blocked, FileOutcome::failed})
-    summary[std::string(to_string(outcome))] =
-        std::count_if(result.files.begin(), result.files.end(),
-                      [outcome](const PulledFile& f) { return f.outcome == outcome; });
-  cache::AuditEntry entry;
-  entry.actor = options.actor;
-  entry.action = cache::AuditAction::pull;
-  entry.repo_id = repo;
-  entry.commit = result.commit;
-  entry.detail_json = summary.dump();
-  (void)index.append_audit(entry);
+  (void)index.transaction([&]() -> util::Status {
+    for (const auto& file : result.files) {
+      if (file.outcome == FileOutcome::linked) {
+        (void)index.mark_file_verified(repo, result.commit, file.path, file.sha256);
+        (void)index.touch_blob(file.sha256);
+      } else if (file.outcome == FileOutcome::blocked) {
+        record_block(options, index, result, file);
+      }
+    }
+    if (result.decision && result.network_used) {
+      cache::DecisionRecord decision;
+      decision.repo_id = repo;
+      decision.commit = result.commit;
+      decision.policy_name = result.decision->policy_name;
+      decision.policy_sha256 = result.decision->policy_sha256;
+      decision.decision =
+          result.decision->verdict == policies::Verdict::block  ? cache::Decision::block
+          : result.decision->verdict == policies::Verdict::warn ? cache::Decision::warn
+                                                                : cache::Decision::allow;
+      decision.reasons_json = policies::to_json(*result.decision).dump();
+      (void)index.record_decision(decision);
+    }
+    if (branch) (void)index.upsert_ref(repo, result.revision, result.commit);
+    (void)index.touch_commit(repo, result.commit);
+
+    nlohmann::json summary = {{"revision", result.revision},
+                              {"network_used", result.network_used},
+                              {"bytes_fetched", result.bytes_fetched},
+                              {"files_fetched", result.files_fetched}};
+    for (auto outcome : {FileOutcome::linked, FileOutcome::blocked, FileOutcome::failed})
+      summary[std::string(to_string(outcome))] =
+          std::count_if(result.files.begin(), result.files.end(),
+                        [outcome](const PulledFile& f) { return f.outcome == outcome; });
+    cache::AuditEntry entry;
+    entry.actor = options.actor;
+    entry.action = cache::AuditAction::pull;
+    entry.repo_id = repo;
+    entry.commit = result.commit;
+    entry.detail_json = summary.dump();
+    (void)index.append_audit(entry);
+    return util::Ok{};
+  });
 }
 
 // The file states of a cached commit are its latest judgement. They hold only

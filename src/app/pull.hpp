@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/blob_store.hpp"
 #include "cache/layout.hpp"
 #include "hub/client.hpp"
 #include "hub/repo_ref.hpp"
@@ -89,9 +90,13 @@ struct PullOptions {
   // approve it; blocked files still never enter the snapshot.
   bool review = false;
   scan::Severity block_at = scan::Severity::medium;
-  bool offline = false;                     // serve from the cache only
-  size_t parallel_downloads = 8;            // files in flight at once
-  uint64_t range_threshold = 512ull << 20;  // files at least this big are fetched in ranges
+  bool offline = false;           // serve from the cache only
+  size_t parallel_downloads = 8;  // files in flight at once
+  // Files at least range_threshold big are fetched in parallel ranges: up to
+  // max_ranges parts at once, each at least range_part_size (fewer, bigger
+  // parts mean fewer requests; each finished part is checkpointed for resume).
+  uint64_t range_threshold = 512ull << 20;
+  uint64_t range_part_size = 64ull << 20;
   size_t max_ranges = 4;
   int max_attempts = 5;  // per file (or range): resumes after cut connections
   std::function<void(const PullProgress&)> on_progress;  // called from worker threads
@@ -119,6 +124,12 @@ struct PullResult {
   size_t files_fetched = 0;
   std::optional<PullFailure> failure;  // set when nothing else is meaningful
 };
+
+// How a ranged download cuts the `missing` gaps of a file into parts: pieces
+// of equal size, at least `min_part_size`, so that a file with a single gap
+// gets at most `max_parallel` parts. Exposed for tests.
+std::vector<cache::ByteRange> plan_parts(const std::vector<cache::ByteRange>& missing,
+                                         size_t max_parallel, uint64_t min_part_size);
 
 // `client` is used only when the cache cannot answer (never with offline).
 PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const PullOptions& options);

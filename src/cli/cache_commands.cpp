@@ -35,29 +35,6 @@ std::string dump(const nlohmann::json& doc) {
   return doc.dump(2) + "\n";
 }
 
-// "10GiB", "500MB", "1.5G", "123" (bytes). nullopt when it does not parse.
-std::optional<uint64_t> parse_size(std::string text) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (...) {
-    return std::nullopt;
-  }
-  std::string unit = text.substr(used);
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const std::pair<const char*, double> units[] = {{"", 1},          {"B", 1},
-                                                  {"K", 1024},      {"KB", 1e3},
-                                                  {"KIB", 1024},    {"M", 1 << 20},
-                                                  {"MB", 1e6},      {"MIB", 1 << 20},
-                                                  {"G", 1 << 30},   {"GB", 1e9},
-                                                  {"GIB", 1 << 30}, {"T", 1099511627776.0},
-                                                  {"TB", 1e12},     {"TIB", 1099511627776.0}};
-  for (const auto& [name, factor] : units)
-    if (unit == name && value >= 0) return static_cast<uint64_t>(value * factor);
-  return std::nullopt;
-}
-
 }  // namespace
 
 CommandRunner add_ls_command(CLI::App& app, OutputOptions& output) {

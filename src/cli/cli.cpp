@@ -25,8 +25,9 @@ constexpr const char* k_footer = R"(Exit codes:
 
 Environment: HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE,
 HF_HUB_DOWNLOAD_TIMEOUT, HF_HUB_ETAG_TIMEOUT, HFAUDIT_HOME, HFAUDIT_POLICY,
-HFAUDIT_HTTP_RETRIES, HFAUDIT_HTTP_BACKOFF_MS (see docs/cli.md). NO_COLOR
-disables colours; CI set (or stderr not a terminal) disables progress display.
+HFAUDIT_HTTP_RETRIES, HFAUDIT_HTTP_BACKOFF_MS, HFAUDIT_RANGE_THRESHOLD,
+HFAUDIT_RANGE_PART_SIZE (see docs/cli.md). NO_COLOR disables colours; CI set
+(or stderr not a terminal) disables progress display.
 
 Run 'hfaudit COMMAND --help' for a command's options and examples.)";
 

@@ -57,7 +57,41 @@ std::optional<int64_t> integer_value(const char* name, int64_t low, int64_t high
   return std::nullopt;
 }
 
+// A byte size of at least 1; anything else is ignored with a warning.
+std::optional<uint64_t> size_value(const char* name, std::string* warnings) {
+  const auto v = env(name);
+  if (!v) return std::nullopt;
+  if (auto bytes = parse_size(*v); bytes && *bytes > 0) return bytes;
+  if (warnings)
+    *warnings +=
+        std::string(name) + " must be a size such as 512MiB or 1048576; using the default\n";
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  const std::string number(text);
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(number, &used);
+  } catch (...) {
+    return std::nullopt;
+  }
+  std::string unit = number.substr(used);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::pair<const char*, double> units[] = {{"", 1},          {"B", 1},
+                                                  {"K", 1024},      {"KB", 1e3},
+                                                  {"KIB", 1024},    {"M", 1 << 20},
+                                                  {"MB", 1e6},      {"MIB", 1 << 20},
+                                                  {"G", 1 << 30},   {"GB", 1e9},
+                                                  {"GIB", 1 << 30}, {"T", 1099511627776.0},
+                                                  {"TB", 1e12},     {"TIB", 1099511627776.0}};
+  for (const auto& [name, factor] : units)
+    if (unit == name && value >= 0) return static_cast<uint64_t>(value * factor);
+  return std::nullopt;
+}
 
 bool is_truthy(std::string_view value) {
   std::string v(value);
@@ -114,6 +148,8 @@ Environment read_environment(std::string* warnings) {
     e.http_retries = static_cast<int>(*n);
   if (auto n = integer_value("HFAUDIT_HTTP_BACKOFF_MS", 0, 60'000, warnings))
     e.http_backoff = std::chrono::milliseconds(*n);
+  e.range_threshold = size_value("HFAUDIT_RANGE_THRESHOLD", warnings);
+  e.range_part_size = size_value("HFAUDIT_RANGE_PART_SIZE", warnings);
 
   // Token discovery in huggingface_hub's order: HF_TOKEN, the legacy variable,
   // then the token file (HF_TOKEN_PATH, default $HF_HOME/token).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -28,11 +29,18 @@ struct Environment {
   // hfaudit's own HTTP tuning (docs/cli.md, "Environment"); nullopt keeps the client default.
   std::optional<int> http_retries;                        // HFAUDIT_HTTP_RETRIES (0-20)
   std::optional<std::chrono::milliseconds> http_backoff;  // HFAUDIT_HTTP_BACKOFF_MS (0-60000)
+  // Ranged downloads of big files (docs/cli.md); nullopt keeps the pull defaults.
+  std::optional<uint64_t> range_threshold;  // HFAUDIT_RANGE_THRESHOLD (bytes)
+  std::optional<uint64_t> range_part_size;  // HFAUDIT_RANGE_PART_SIZE (bytes)
 };
 
 // Reads the process environment (and the token file). Never fails: unusable
 // values fall back to defaults; `warning` receives one line per ignored value.
 Environment read_environment(std::string* warnings = nullptr);
+
+// "10GiB", "500MB", "1.5G", "123" (bytes): binary and decimal units, any case.
+// nullopt when it does not parse.
+std::optional<uint64_t> parse_size(std::string_view text);
 
 // "1", "ON", "YES", "TRUE" in any case, as huggingface_hub reads booleans.
 bool is_truthy(std::string_view value);

@@ -184,7 +184,9 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
   return [args, &output]() {
     auto ref = parse_repo_argument(args->repo, args->revision);
     if (!ref) return ExitCode::usage;
-    const Environment env = read_environment();
+    std::string warnings;
+    const Environment env = read_environment(&warnings);
+    print_warnings(warnings);
     ExitCode policy_error = ExitCode::ok;
     const auto policy = load_selected_policy(args->policy, env, policy_error);
     if (!policy) return policy_error;
@@ -199,6 +201,8 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
     options.offline = args->offline || env.offline;
     options.review = args->review;
     options.parallel_downloads = args->jobs;
+    if (env.range_threshold) options.range_threshold = *env.range_threshold;
+    if (env.range_part_size) options.range_part_size = *env.range_part_size;
     const auto started = std::chrono::steady_clock::now();
     options.now_unix = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())

@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(abandoned_writer_is_resumed_without_refetching_the_prefix) 
   BOOST_TEST(test::read_all(committed->path) == data);
 }
 
-BOOST_AUTO_TEST_CASE(abandoned_out_of_order_ranges_keep_only_the_contiguous_prefix) {
+BOOST_AUTO_TEST_CASE(abandoned_out_of_order_ranges_are_resumed_with_only_the_gaps_missing) {
   ScratchDir dir;
   BlobStore store = open_store(dir);
   const std::string data = test::make_content(40000, 3);
@@ -168,13 +168,85 @@ BOOST_AUTO_TEST_CASE(abandoned_out_of_order_ranges_keep_only_the_contiguous_pref
     auto writer = store.begin_write(expected, {Resume::yes, OnAbandon::keep_partial});
     BOOST_TEST_REQUIRE(writer.ok());
     BOOST_TEST((*writer)->write_at(0, data.data(), 10000).ok());
-    BOOST_TEST((*writer)->write_at(30000, data.data() + 30000, 10000).ok());
-  }
+    BOOST_TEST((*writer)->write_at(30000, data.data() + 30000, 5000).ok());
+    BOOST_TEST(((*writer)->missing() == std::vector<ByteRange>{{10000, 30000}, {35000, 40000}}));
+  }  // abandoned: the destructor checkpoints the range beyond the gap
   auto writer = store.begin_write(expected);
   BOOST_TEST_REQUIRE(writer.ok());
   BOOST_TEST((*writer)->resume_offset() == 10000u);
-  BOOST_TEST((*writer)->write(data.data() + 10000, 30000).ok());
+  BOOST_TEST((*writer)->resumed_bytes() == 15000u);
+  BOOST_TEST(((*writer)->missing() == std::vector<ByteRange>{{10000, 30000}, {35000, 40000}}));
+  BOOST_TEST((*writer)->write_at(35000, data.data() + 35000, 5000).ok());
+  BOOST_TEST((*writer)->write_at(10000, data.data() + 10000, 20000).ok());
+  BOOST_TEST((*writer)->missing().empty());
+  BOOST_TEST((*writer)->reread_bytes() == 10000u);  // the two ranges that arrived early
+  auto committed = (*writer)->commit();
+  BOOST_TEST_REQUIRE(committed.ok());
+  BOOST_TEST(test::read_all(committed->path) == data);
+  BOOST_TEST(!test::exists_nofollow(partial_path(store, expected) + ".ranges"));
+}
+
+// A kill -9 runs no destructor: what the last checkpoint recorded is resumed, and
+// without one only the data before the first hole.
+BOOST_AUTO_TEST_CASE(a_killed_range_writer_resumes_from_its_last_checkpoint) {
+  ScratchDir dir;
+  BlobStore store = open_store(dir);
+  const std::string data = test::make_content(1 << 20, 5);
+  const auto expected = ExpectedBlob::lfs(hfaudit::util::sha256_hex(data), data.size());
+  const auto killed_writer = [&](bool checkpoint) {
+    const pid_t child = ::fork();
+    BOOST_TEST_REQUIRE(child >= 0);
+    if (child == 0) {
+      auto writer = store.begin_write(expected, {Resume::no, OnAbandon::keep_partial});
+      bool ok = writer.ok() && (*writer)->write_at(0, data.data(), 100000).ok() &&
+                (*writer)->write_at(524288, data.data() + 524288, 262144).ok() &&
+                (!checkpoint || (*writer)->checkpoint().ok()) &&
+                (*writer)->write_at(100000, data.data() + 100000, 50000).ok();  // after it
+      ::_exit(ok ? 0 : 1);  // no destructor, no cleanup: as after SIGKILL
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    BOOST_TEST_REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  };
+  killed_writer(true);
+  {
+    auto writer = store.begin_write(expected, {Resume::yes, OnAbandon::delete_partial});
+    BOOST_TEST_REQUIRE(writer.ok());
+    BOOST_TEST((*writer)->resume_offset() == 100000u);  // the prefix at the checkpoint
+    BOOST_TEST(
+        ((*writer)->missing() == std::vector<ByteRange>{{100000, 524288}, {786432, 1 << 20}}));
+    BOOST_TEST((*writer)->write_at(100000, data.data() + 100000, 424288).ok());
+    BOOST_TEST((*writer)->write_at(786432, data.data() + 786432, 262144).ok());
+    BOOST_TEST((*writer)->commit().ok());
+  }
+  BOOST_TEST_REQUIRE(store.remove(expected.digest).ok());
+  killed_writer(false);
+  auto writer = store.begin_write(expected, {Resume::yes, OnAbandon::delete_partial});
+  BOOST_TEST_REQUIRE(writer.ok());
+  BOOST_TEST((*writer)->resume_offset() <= 150000u);  // at most up to the first hole
+  BOOST_TEST((*writer)->missing().size() == 1u);
+  BOOST_TEST((*writer)
+                 ->write_at((*writer)->resume_offset(), data.data() + (*writer)->resume_offset(),
+                            data.size() - (*writer)->resume_offset())
+                 .ok());
   BOOST_TEST((*writer)->commit().ok());
+}
+
+BOOST_AUTO_TEST_CASE(an_inconsistent_checkpoint_is_ignored) {
+  ScratchDir dir;
+  BlobStore store = open_store(dir);
+  const std::string data = test::make_content(50000, 9);
+  const auto expected = ExpectedBlob::lfs(hfaudit::util::sha256_hex(data), data.size());
+  test::write_all(partial_path(store, expected), data.substr(0, 20000));
+  for (const char* bad : {"not json", R"({"frontier": 30000, "ranges": []})",
+                          R"({"frontier": 100, "ranges": [[5000, 90000]]})",
+                          R"({"frontier": 100, "ranges": [[5000, 6000], [5500, 7000]]})"}) {
+    test::write_all(partial_path(store, expected) + ".ranges", bad);
+    auto writer = store.begin_write(expected, {Resume::yes, OnAbandon::keep_partial});
+    BOOST_TEST_REQUIRE(writer.ok());
+    BOOST_TEST((*writer)->resume_offset() == 20000u, bad);  // the file's own prefix
+    BOOST_TEST(((*writer)->missing() == std::vector<ByteRange>{{20000, 50000}}), bad);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(restart_ignores_a_partial_and_delete_on_abandon_removes_it) {

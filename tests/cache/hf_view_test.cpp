@@ -200,6 +200,19 @@ BOOST_AUTO_TEST_CASE(relinking_replaces_the_link_atomically_and_clears_no_exist)
   BOOST_TEST(entries == 1u);  // no temp link left behind
 }
 
+BOOST_AUTO_TEST_CASE(relinking_an_intact_link_leaves_it_untouched) {
+  Fixture f;
+  f.add("sub/config.json", "same");
+  const std::string link = f.repo + "/snapshots/" + k_commit + "/sub/config.json";
+  struct stat before {};
+  BOOST_TEST_REQUIRE(::lstat(link.c_str(), &before) == 0);
+  f.add("sub/config.json", "same");
+  struct stat after {};
+  BOOST_TEST_REQUIRE(::lstat(link.c_str(), &after) == 0);
+  BOOST_TEST(after.st_ino == before.st_ino);  // not replaced by a new symlink
+  BOOST_TEST(link_target(link) == "../../../blobs/" + hfaudit::util::git_blob_id_hex("same"));
+}
+
 BOOST_AUTO_TEST_CASE(remove_blob_everywhere_removes_links_then_blobs) {
   Fixture f;
   f.add("a.txt", "shared");

@@ -228,7 +228,8 @@ class FixtureHub:
         """Adds one fault (a dict) or a list of them, e.g.
         {"match": r"/api/models/hfaudit-fixtures/no-card", "kind": "500", "times": 2}.
         Kinds: "429" (retry_after, retry_after_format="date"), any 3-digit status, "cut",
-        "corrupt", "slow" (chunk, delay_ms), "redirect_loop" (loop, absolute), "reset"."""
+        "corrupt", "slow" (chunk, delay_ms), "redirect_loop" (loop, absolute), "reset",
+        "ignore_range". "range" (a regex on the Range header) targets one part of a file."""
         return self._call("POST", "/_fixture/faults", faults)
 
     def pending_faults(self):

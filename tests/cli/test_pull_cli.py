@@ -30,7 +30,9 @@ def git_blob_id(data):
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-class PullTest(HubTestCase):
+class PullCase(HubTestCase):
+    """Helpers for pull tests: an empty cache and an unmodified Hub before every test."""
+
     def setUp(self):
         super().setUp()
         # Every test starts from an empty cache and an unmodified Hub.
@@ -100,6 +102,9 @@ class PullTest(HubTestCase):
                         files={path: base64.b64encode(data).decode()})
         return data
 
+
+
+class PullTest(PullCase):
     # ---- clean pulls
 
     def test_clean_pull_verifies_links_and_writes_the_ref(self):
@@ -188,6 +193,7 @@ class PullTest(HubTestCase):
         self.assertIn("code.custom_code", doc["files"][0]["reason"])
         self.assertEqual(self.resolve_requests(), [])  # no byte was fetched
         self.assertEqual(doc["decision"]["verdict"], "block")
+        self.assert_layout_ok()  # and no ref naming a snapshot that does not exist
 
     def test_a_policy_can_approve_custom_code(self):
         policy = os.path.join(self.hub.tmp, "approve.yaml")
@@ -428,6 +434,216 @@ class PullTest(HubTestCase):
             resolved = seen["resolved"][p]
             self.assertNotIn("error", resolved, resolved)
             self.assertEqual(resolved["sha256"], by_path[p]["sha256"])
+
+
+# Small files fetched in ranges: the same code path as files of 512 MiB and more.
+RANGED = {"HFAUDIT_RANGE_THRESHOLD": "1MiB", "HFAUDIT_RANGE_PART_SIZE": "256KiB"}
+BIG = "big.safetensors"
+
+
+class RangedPullTest(PullCase):
+    """Files at or above HFAUDIT_RANGE_THRESHOLD are fetched in up to 4 parallel ranges."""
+
+    def setUp(self):
+        super().setUp()
+        self.data = self.add_big_file(CLEAN, BIG, 2 << 20)
+        self.size = len(self.data)
+        self.sha = hashlib.sha256(self.data).hexdigest()
+        # docs/cli.md: at most 4 equal parts of at least HFAUDIT_RANGE_PART_SIZE
+        self.part = max(256 << 10, -(-self.size // 4))
+        self.assertEqual(-(-self.size // self.part), 4)
+
+    def big_gets(self):
+        return [e for e in self.cdn_requests() if e["method"] == "GET" and self.sha in e["path"]]
+
+    def fetched_spans(self, gets):
+        """[start, end) of the bytes each logged request actually sent."""
+        spans = []
+        for e in gets:
+            start = int(e["range"].split("=")[1].split("-")[0]) if e["status"] == 206 else 0
+            spans.append((start, start + e["bytesSent"]))
+        return sorted(spans)
+
+    def assert_each_byte_fetched_once(self, gets):
+        spans = [s for s in self.fetched_spans(gets) if s[1] > s[0]]
+        at = 0
+        for start, end in spans:
+            self.assertEqual(start, at, spans)  # no gap, no overlap
+            at = end
+        self.assertEqual(at, self.size, spans)
+
+    def big(self, doc):
+        return {f["path"]: f for f in doc["files"]}[BIG]
+
+    def assert_big_visible_and_verified(self, doc):
+        with open(os.path.join(self.snapshot(CLEAN, doc["commit"]), BIG), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), self.sha)
+        self.assertEqual(os.listdir(os.path.join(self.hub.hfaudit_home, "partial")), [])
+        self.assert_layout_ok()
+
+    def test_a_big_file_is_fetched_in_parallel_ranges_each_byte_once(self):
+        doc = self.pull_ok(CLEAN, "--include", BIG, env=RANGED)
+        big = self.big(doc)
+        self.assertEqual((big["outcome"], big["bytes_fetched"]), ("linked", self.size))
+        gets = self.big_gets()
+        self.assertEqual(len(gets), 4, gets)
+        self.assertTrue(all(e["status"] == 206 for e in gets), gets)
+        ranges = sorted(e["range"] for e in gets)
+        self.assertIn(f"bytes=0-{self.part - 1}", ranges)
+        self.assertIn(f"bytes={3 * self.part}-{self.size - 1}", ranges)
+        self.assert_each_byte_fetched_once(gets)
+        self.assert_big_visible_and_verified(doc)
+        # below the threshold: one plain request
+        self.hub.reset()
+        shutil.rmtree(self.hub.hfaudit_home, ignore_errors=True)
+        shutil.rmtree(self.hub.hf_home, ignore_errors=True)
+        self.add_big_file(CLEAN, BIG, 2 << 20)
+        self.hub.clear_log()
+        self.pull_ok(CLEAN, "--include", BIG)
+        self.assertEqual([e["range"] for e in self.big_gets()], [None])
+
+    def test_a_range_cut_once_continues_from_where_it_stopped(self):
+        self.hub.faults({"match": self.sha, "range": f"^bytes={self.part}-", "kind": "cut",
+                         "after_bytes": 100000, "times": 1, "server": "cdn"})
+        doc = self.pull_ok(CLEAN, "--include", BIG, env=RANGED)
+        self.assertEqual(self.big(doc)["bytes_fetched"], self.size)
+        ranges = [e["range"] for e in self.big_gets()]
+        self.assertIn(f"bytes={self.part + 100000}-{2 * self.part - 1}", ranges)
+        self.assert_each_byte_fetched_once(self.big_gets())
+        self.assert_big_visible_and_verified(doc)
+
+    def test_a_pull_cut_in_one_range_is_resumed_without_refetching_finished_ranges(self):
+        # The second part breaks after 40000 bytes on every attempt: the pull gives up
+        # (5 attempts) while the other parts complete and are checkpointed.
+        self.hub.faults({"match": self.sha, "range": f"-{2 * self.part - 1}$", "kind": "cut",
+                         "after_bytes": 40000, "times": -1, "server": "cdn"})
+        r = self.pull(CLEAN, "--include", BIG, env=RANGED)
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        failed = self.big(json.loads(r.stdout))
+        self.assertEqual(failed["outcome"], "failed")
+        self.assertIn("kept breaking", failed["reason"])
+        first = self.big_gets()
+        self.assertFalse(os.path.lexists(os.path.join(self.snapshot(CLEAN, json.loads(r.stdout)["commit"]), BIG)))
+        self.hub.clear_faults()
+        self.hub.clear_log()
+        doc = self.pull_ok(CLEAN, "--include", BIG, env=RANGED)
+        big = self.big(doc)
+        self.assertEqual((big["outcome"], big["source"]), ("linked", "resumed"))
+        second = self.big_gets()
+        # only the rest of the broken part: the finished parts are not fetched again
+        self.assertEqual(big["bytes_fetched"], self.part - 5 * 40000)
+        resumed_from = min(self.fetched_spans(second))[0]
+        self.assertEqual(resumed_from, self.part + 5 * 40000)
+        self.assertEqual(max(self.fetched_spans(second))[1], 2 * self.part)
+        self.assert_each_byte_fetched_once(first + second)
+        self.assert_big_visible_and_verified(doc)
+
+    def test_a_ranged_pull_killed_mid_way_resumes_the_checkpointed_parts(self):
+        self.hub.faults({"match": self.sha, "range": f"^bytes={self.part}-", "kind": "slow",
+                         "chunk": 16384, "delay_ms": 100, "times": 1, "server": "cdn"})
+        proc = subprocess.Popen([BIN, "pull", CLEAN, "--include", BIG],
+                                env=self.hub.env(**RANGED),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        checkpoint = glob.glob(os.path.join(self.hub.hfaudit_home, "partial", "*.ranges"))
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None:
+            checkpoint = glob.glob(os.path.join(self.hub.hfaudit_home, "partial", "*.ranges"))
+            if checkpoint:
+                with open(checkpoint[0]) as f:
+                    try:
+                        ranges = json.load(f)["ranges"]
+                    except ValueError:
+                        ranges = []
+                if ranges and ranges[-1][1] == self.size and \
+                        sum(b - a for a, b in ranges) >= 2 * self.part:
+                    break  # parts 3 and 4 recorded while part 2 drips
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.assertTrue(checkpoint, "no checkpoint written")
+        self.hub.clear_faults()
+        self.hub.clear_log()
+        doc = self.pull_ok(CLEAN, "--include", BIG, env=RANGED)
+        big = self.big(doc)
+        self.assertEqual((big["outcome"], big["source"]), ("linked", "resumed"))
+        # parts 3 and 4 and what part 1 had were not fetched again
+        self.assertLessEqual(big["bytes_fetched"], 2 * self.part)
+        self.assertTrue(all(start < 2 * self.part for start, _ in self.fetched_spans(self.big_gets())))
+        self.assert_big_visible_and_verified(doc)
+
+    def test_a_tampered_range_is_rejected_and_nothing_is_visible(self):
+        self.hub.faults({"match": self.sha, "range": f"^bytes={3 * self.part}-", "kind": "corrupt",
+                         "times": -1, "server": "cdn"})
+        r = self.pull(CLEAN, "--include", BIG, env=RANGED)
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+        doc = json.loads(r.stdout)
+        big = self.big(doc)
+        self.assertEqual(big["outcome"], "failed")
+        self.assertIn("sha256 mismatch", big["reason"])
+        self.assertIn(f"hfaudit: error: not verified ({BIG})", r.stderr)
+        self.assertFalse(os.path.lexists(os.path.join(self.snapshot(CLEAN, doc["commit"]), BIG)))
+        self.assertEqual(glob.glob(os.path.join(self.hub.hfaudit_home, "blobs", "sha256", "*", "*", self.sha)), [])
+        self.assertEqual(os.listdir(os.path.join(self.hub.hfaudit_home, "partial")), [])  # bytes discarded
+        self.assert_layout_ok()
+
+    def test_a_server_that_ignores_range_gets_one_plain_request(self):
+        self.hub.faults({"match": self.sha, "kind": "ignore_range", "times": -1, "server": "cdn"})
+        doc = self.pull_ok(CLEAN, "--include", BIG, env=RANGED)
+        big = self.big(doc)
+        self.assertEqual((big["outcome"], big["bytes_fetched"]), ("linked", self.size))
+        gets = self.big_gets()
+        self.assertTrue(all(e["status"] == 200 for e in gets), gets)
+        self.assertEqual(gets[-1]["range"], None)  # the fallback asks for the whole file
+        self.assertTrue(all(e["range"] for e in gets[:-1]), gets)
+        self.assert_big_visible_and_verified(doc)
+
+    def test_a_resume_the_server_answers_with_the_whole_file_still_verifies(self):
+        self.hub.faults([{"match": self.sha, "kind": "cut", "after_bytes": 700000, "times": 1,
+                          "server": "cdn"},
+                         {"match": self.sha, "range": "^bytes=", "kind": "ignore_range",
+                          "times": -1, "server": "cdn"}])
+        doc = self.pull_ok(CLEAN, "--include", BIG)
+        big = self.big(doc)
+        self.assertEqual(big["outcome"], "linked")
+        self.assertEqual([(e["range"], e["status"]) for e in self.big_gets()],
+                         [(None, 200), ("bytes=700000-", 200)])
+        self.assertEqual(big["bytes_fetched"], 700000 + self.size)  # the server sent it all again
+        self.assert_big_visible_and_verified(doc)
+
+
+class TimeoutTest(PullCase):
+    """HF_HUB_ETAG_TIMEOUT bounds metadata (Hub API) requests, HF_HUB_DOWNLOAD_TIMEOUT file
+    downloads, each a per-read timeout: a gap longer than it between two bytes aborts."""
+
+    NO_RETRY = {"HFAUDIT_HTTP_RETRIES": "0"}
+
+    def test_a_stalled_api_call_times_out_after_the_etag_timeout(self):
+        self.hub.faults({"match": r"^/api/models/", "kind": "slow", "chunk": 256, "delay_ms": 2500,
+                         "times": -1, "server": "hub"})
+        r = self.pull(CLEAN, env=dict(self.NO_RETRY, HF_HUB_ETAG_TIMEOUT="0.5",
+                                      HF_HUB_DOWNLOAD_TIMEOUT="60"))
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertLess(r.elapsed, 2.4)  # never waited for the 2.5 s gap
+        self.assertIn("timed out", r.stderr.lower())
+        self.assertEqual(self.cdn_requests(), [])
+
+    def test_the_download_timeout_bounds_file_downloads_not_api_calls(self):
+        slow_api = {"match": r"^/api/models/", "kind": "slow", "chunk": 2048, "delay_ms": 700,
+                    "times": -1, "server": "hub"}
+        # every attempt (the pull resumes after a cut) gets 16 bytes, then silence
+        slow_file = {"match": r"model\.safetensors", "kind": "slow", "chunk": 16,
+                     "delay_ms": 2500, "times": -1, "server": "cdn"}
+        self.hub.faults([slow_api, slow_file])
+        r = self.pull(CLEAN, "--include", "model.safetensors",
+                      env=dict(self.NO_RETRY, HF_HUB_ETAG_TIMEOUT="5", HF_HUB_DOWNLOAD_TIMEOUT="0.5"))
+        # the API calls dripped for 0.7 s between chunks and completed under the 5 s etag
+        # timeout; the file stalled for 2.5 s and hit the 0.5 s download timeout
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        dripped = [e for e in self.hub.log(server="hub") if e["fault"] == "slow"]
+        self.assertTrue(any(e["bytesSent"] > 2048 and e["status"] == 200 for e in dripped), dripped)
+        bad = {f["path"]: f for f in json.loads(r.stdout)["files"]}["model.safetensors"]
+        self.assertEqual(bad["outcome"], "failed")
+        self.assertIn("timed out", bad["reason"].lower())
 
 
 if __name__ == "__main__":

@@ -79,6 +79,39 @@ BOOST_AUTO_TEST_CASE(model_info_sends_token_user_agent_and_query) {
     BOOST_TEST(line.find("SecretTokenValue") == std::string::npos);
 }
 
+// huggingface_hub's two timeouts: HF_HUB_ETAG_TIMEOUT bounds metadata (every API call and
+// the resolve HEAD), HF_HUB_DOWNLOAD_TIMEOUT bounds file downloads.
+BOOST_AUTO_TEST_CASE(metadata_requests_use_the_etag_timeout_and_downloads_the_download_timeout) {
+  Fixture f;
+  auto options = f.options();
+  options.etag_timeout = 1500ms;
+  options.download_timeout = 42s;
+  const HubClient client = f.client(options);
+  f.transport->add_json(k_api + "/revision/main?expand=sha",
+                        R"({"id":"x","sha":")" + std::string(k_commit) + R"("})");
+  f.transport->add_json(k_api + "/tree/main", "[]");
+  f.transport->add(
+      HttpMethod::head, k_resolve + "/config.json",
+      answer(200, {{"X-Repo-Commit", k_commit}, {"ETag", "\"abc\""}, {"Content-Length", "2"}}));
+  f.transport->add(HttpMethod::get, k_resolve + "/config.json",
+                   answer(200, {{"Content-Length", "2"}}, "{}"));
+  const RepoId bert = repo("google-bert/bert-base-uncased");
+  BOOST_TEST_REQUIRE(client.resolve_revision(bert, "main").ok());
+  BOOST_TEST_REQUIRE(client.list_tree(bert, "main").ok());
+  BOOST_TEST_REQUIRE(client.file_metadata(bert, k_commit, "config.json").ok());
+  DownloadCallbacks callbacks;
+  callbacks.on_data = [](std::string_view) { return true; };
+  BOOST_TEST_REQUIRE(client.download(bert, k_commit, "config.json", callbacks).ok());
+  const auto requests = f.transport->requests();
+  BOOST_TEST_REQUIRE(requests.size() == 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(requests[i].read_timeout.count() == 1500, requests[i].url);
+    BOOST_TEST(requests[i].connect_timeout.count() == 1500, requests[i].url);
+  }
+  BOOST_TEST(requests[3].read_timeout.count() == 42000);
+  BOOST_TEST(requests[3].connect_timeout.count() == 42000);
+}
+
 BOOST_AUTO_TEST_CASE(model_info_expand_is_repeated_and_exclusive) {
   Fixture f;
   f.transport->add_json(
