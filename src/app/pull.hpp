@@ -27,6 +27,7 @@
 #include "cache/layout.hpp"
 #include "hub/client.hpp"
 #include "hub/repo_ref.hpp"
+#include "lockfile/lockfile.hpp"
 #include "policies/engine.hpp"
 #include "policies/policy.hpp"
 #include "scan/context.hpp"
@@ -53,8 +54,9 @@ struct PulledFile {
   std::string path;
   uint64_t size = 0;
   bool lfs = false;
-  std::string etag;    // blob name in the huggingface_hub view
-  std::string sha256;  // once verified
+  std::string etag;     // blob name in the huggingface_hub view
+  std::string git_oid;  // the Hub's git blob id (of the pointer for LFS files)
+  std::string sha256;   // once verified
   FileOutcome outcome = FileOutcome::failed;
   FileSource source = FileSource::cache;
   FailureKind failure = FailureKind::none;
@@ -72,6 +74,10 @@ struct PullProgress {
   size_t files_total = 0;
 };
 
+// Whether a commit the cache holds completely may be served without asking the Hub.
+enum class CacheFirst { yes, no };
+enum class PinnedBy { request, lock };
+
 struct PullOptions {
   cache::CacheOptions cache;
   std::vector<std::string> include;  // fnmatch globs on repo paths; empty: everything
@@ -84,7 +90,24 @@ struct PullOptions {
   const policies::Policy* policy = nullptr;
   policies::ApprovalStatus approval = policies::ApprovalStatus::not_approved;
   scan::Severity block_at = scan::Severity::medium;
-  bool offline = false;                     // serve from the cache only
+  bool offline = false;  // serve from the cache only
+  // yes: a pinned commit (a commit hash, or `pinned`) the cache holds
+  // completely under this policy is served with no request. no: ask the Hub
+  // anyway (hfaudit lock, which records a fresh verdict).
+  CacheFirst cache_first = CacheFirst::yes;
+  // pull --locked: install exactly this entry's files at its commit
+  // (include/exclude are ignored; the RepoRef's revision only names the ref
+  // written for it). A pinned file the Hub lists with another size, git oid or
+  // sha256, or no longer lists, fails as an integrity error before any
+  // download; a download whose sha256 differs from the pin is never linked;
+  // the Hub resolving the commit to another one fails the pull (integrity).
+  // Served from the cache, with no request, when every pinned file is
+  // verified there with the pinned hashes.
+  const lockfile::LockedRepo* pinned = nullptr;
+  // What the policy takes as the requested revision (provenance.pinned_commit):
+  // the revision as requested, or the resolved commit when a lock file pins the
+  // result (hfaudit lock; pull --locked always installs a commit).
+  PinnedBy pinned_by = PinnedBy::request;
   size_t parallel_downloads = 8;            // files in flight at once
   uint64_t range_threshold = 512ull << 20;  // files at least this big are fetched in ranges
   size_t max_ranges = 4;
@@ -96,7 +119,7 @@ struct PullOptions {
 
 // A pull that could not run at all (the Hub refused, the cache is unusable).
 struct PullFailure {
-  enum class Kind { hub, cache, usage } kind = Kind::hub;
+  enum class Kind { hub, cache, usage, integrity } kind = Kind::hub;
   std::string message;
   std::string hint;
 };
