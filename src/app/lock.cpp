@@ -69,9 +69,13 @@ util::Result<lockfile::LockedRepo> pinned_entry(const PullResult& pull,
   if (pull.failure) return refuse(pull.failure->message);
   if (!pull.decision)
     return refuse("no policy decision was made, so there is no verdict to record");
-  if (pull.decision->verdict == policies::Verdict::block)
+  if (pull.decision->verdict == policies::Verdict::block) {
+    std::string rules;
+    for (const auto& rule : pull.decision->rules)
+      if (rule.outcome == policies::Outcome::block) rules += (rules.empty() ? "" : ", ") + rule.id;
     return util::make_error(util::ErrorCode::policy_denied,
-                            "blocked by policy " + pull.decision->policy_name);
+                            "blocked by policy " + pull.decision->policy_name + " (" + rules + ")");
+  }
 
   lockfile::LockedRepo entry;
   entry.repo = request.ref.repo.str();

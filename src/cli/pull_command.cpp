@@ -80,7 +80,8 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
           ->expected(0, 1)
           ->default_str(std::string(lockfile::k_default_file_name))
           ->type_name("[LOCKFILE]");
-  cmd->add_flag("--json", output.json, "Write the hfaudit.pull/1 JSON document");
+  cmd->add_flag("--json", output.json,
+                "Write the hfaudit.pull/1 (with --locked: hfaudit.pull-locked/1) JSON document");
   cmd->add_option("-o,--output", output.output_file,
                   "Write the document to FILE instead of stdout");
 
