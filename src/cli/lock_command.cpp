@@ -60,6 +60,9 @@ requirements file, 3 a file could not be read or written, 4 Hub error (also
 with HF_HUB_OFFLINE: locking needs the Hub), 5 integrity error, 6 a repository
 was blocked by the policy.)";
 
+constexpr const char* k_requirements_hint =
+    "write one org/name[@rev] per line; '#' starts a comment";
+
 // The part of a lockfile/util error message after "<path>: ", which the
 // error line names already.
 std::string without_path(const std::string& message, const std::string& path) {
@@ -131,15 +134,14 @@ std::optional<std::vector<app::LockRequest>> gather_requests(const LockArgs& arg
       const std::string& message = lines.error().message;
       const size_t colon = message.find(": ", args.requirements.size());
       print_error("invalid requirements", message.substr(0, colon), message.substr(colon + 2),
-                  "write one org/name[@rev] per line; '#' starts a comment");
+                  k_requirements_hint);
       return std::nullopt;
     }
     for (const auto& line : *lines) {
       const std::string where = fmt::format("{}:{}", args.requirements, line.line);
       auto ref = hub::parse_repo_ref(line.spec);
       if (!ref) {
-        print_error("invalid requirement", where, ref.error().message,
-                    "write one org/name[@rev] per line; '#' starts a comment");
+        print_error("invalid requirement", where, ref.error().message, k_requirements_hint);
         return std::nullopt;
       }
       if (!add(*ref, where)) return std::nullopt;

@@ -76,6 +76,7 @@ nlohmann::json pull_json(const app::PullResult& r) {
          {"size", f.size},
          {"lfs", f.lfs},
          {"etag", f.etag},
+         {"git_oid", f.git_oid.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.git_oid)},
          {"sha256", f.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.sha256)},
          {"outcome", app::to_string(f.outcome)},
          {"source", app::to_string(f.source)},

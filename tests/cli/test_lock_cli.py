@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -319,6 +320,11 @@ class PullLockedTest(LockTestBase):
         self.assertEqual(hub.log(), [])  # not a single request, API or CDN
         for entry in lock["repos"]:
             self.assert_installed_exactly(entry["repo"], entry, hub)
+        # The rebuilt view follows huggingface_hub's layout rules (refs included).
+        checker = os.path.join(SOURCE_DIR, "tests", "cache", "check_hf_layout.py")
+        r = subprocess.run([sys.executable, checker, hub.hf_hub_cache], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         hf_hub_cache = hub.hf_hub_cache
         env = hub.env()
         hub.proc.terminate()  # the Hub is down; its directory (and the cache) stays until cleanup
