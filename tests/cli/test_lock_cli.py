@@ -381,6 +381,18 @@ class PullLockedTest(LockTestBase):
                 self.assertFalse([e for e in self.hub.log()
                                   if e["path"].endswith(f"/{commit}/{path}")])
 
+    def test_corrupted_bytes_for_a_pinned_file_are_an_integrity_error(self):
+        self.lock_ok(CLEAN)
+        commit = self.entry(CLEAN)["commit"]
+        self.wipe_cache()
+        self.hub.commit(op="set_corrupt", repo=CLEAN, paths=["model.safetensors"])
+        r = self.pull_locked()
+        self.assertEqual(r.returncode, 5, r.stdout + r.stderr)
+        self.assertIn(f"not verified ({CLEAN}: model.safetensors)", r.stderr)
+        snap = self.snapshot(CLEAN, commit)
+        self.assertFalse(os.path.lexists(os.path.join(snap, "model.safetensors")))
+        self.assertTrue(os.path.exists(os.path.join(snap, "config.json")))
+
     def test_a_file_whose_bytes_differ_from_the_pinned_sha256_is_never_linked(self):
         # The Hub publishes only a git SHA-1 for regular files: the lock's sha256 is checked
         # on the downloaded bytes (here the lock is edited to disagree).
