@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <map>
 #include <optional>
 
 #include "app/lock.hpp"
+#include "cache/layout.hpp"
+#include "cache/lock.hpp"
 #include "cli/commands.hpp"
 #include "cli/env.hpp"
 #include "cli/hub_setup.hpp"
@@ -17,6 +20,7 @@
 #include "lockfile/lockfile.hpp"
 #include "lockfile/requirements.hpp"
 #include "util/fs.hpp"
+#include "util/hash.hpp"
 
 namespace hfaudit::cli {
 
@@ -171,6 +175,34 @@ std::optional<std::vector<app::LockRequest>> gather_requests(const LockArgs& arg
   return requests;
 }
 
+// Saves what this run pinned and returns whether the file changed. Another
+// `hfaudit lock` may have rewritten the file while this one was pulling, so it
+// is read again under a lock (in HFAUDIT_HOME, keyed on the file's absolute
+// path) and only this run's added or updated entries are applied to it:
+// neither run's entries are lost.
+util::Result<bool> save_lock(const std::string& path,
+                             const std::vector<app::RepoLockResult>& results,
+                             const lockfile::Lockfile& ours, const Environment& env) {
+  const cache::Layout layout({env.hfaudit_home, env.hf_hub_cache});
+  HFAUDIT_TRY(layout.create_directories());
+  const std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
+  const auto guard = HFAUDIT_TRY(
+      cache::lock_named(layout, "lockfile-" + util::sha256_hex(absolute).substr(0, 16)));
+  lockfile::Lockfile current;
+  if (auto read = lockfile::read(path)) {
+    current = std::move(*read);
+  } else if (read.error().code != util::ErrorCode::not_found) {
+    return read.error();
+  }
+  const lockfile::Lockfile before = current;
+  for (const auto& r : results)
+    if (r.outcome == app::LockOutcome::added || r.outcome == app::LockOutcome::updated)
+      current.upsert(*ours.find(r.request.ref.repo.str()));
+  if (current == before) return false;
+  HFAUDIT_TRY(lockfile::write(path, current));
+  return true;
+}
+
 ExitCode exit_code_of(const app::RepoLockResult& r) {
   switch (r.outcome) {
     case app::LockOutcome::added:
@@ -312,14 +344,15 @@ CommandRunner add_lock_command(CLI::App& app, OutputOptions& output) {
       code = most_serious(code, exit_code_of(r));
     }
 
-    const bool changed = !(lock == *existing);
-    if (changed) {
-      if (auto written = lockfile::write(args->lockfile, lock); !written) {
-        print_error("cannot write lock file", args->lockfile,
-                    without_path(written.error().message, args->lockfile));
-        return most_serious(code, ExitCode::input);
-      }
+    auto saved = save_lock(args->lockfile, results, lock, env);
+    if (!saved) {
+      const bool invalid = saved.error().code == util::ErrorCode::invalid_argument;
+      print_error(invalid ? "invalid lock file" : "cannot write lock file", args->lockfile,
+                  without_path(saved.error().message, args->lockfile),
+                  invalid ? "it changed while locking; fix it and lock again" : "");
+      return most_serious(code, invalid ? ExitCode::usage : ExitCode::input);
     }
+    const bool changed = *saved;
     const std::string document =
         output.json
             ? machine_document("hfaudit.lock/1", lock_json(args->lockfile, changed, results, lock))

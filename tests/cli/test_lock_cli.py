@@ -13,7 +13,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hubfixture import SOURCE_DIR, FixtureHub, HubTestCase, run_hfaudit  # noqa: E402
+from hubfixture import BIN, SOURCE_DIR, FixtureHub, HubTestCase, run_hfaudit  # noqa: E402
 
 CLEAN = "hfaudit-fixtures/clean-safetensors"
 DRIFT = "hfaudit-fixtures/drift-model"
@@ -209,6 +209,16 @@ class LockTest(LockTestBase):
         # And re-locking again is stable.
         self.lock_ok()
         self.assertEqual(self.read_lock(), second)
+
+    def test_two_locks_at_once_keep_both_entries(self):
+        procs = [subprocess.Popen([BIN, "lock", repo], cwd=self.work, env=self.hub.env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for repo in (CLEAN, f"{DRIFT}@v1", "hfaudit-fixtures/no-card")]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, out + err)
+        self.assertEqual([e["repo"] for e in json.loads(self.read_lock())["repos"]],
+                         [CLEAN, DRIFT, "hfaudit-fixtures/no-card"])
 
     def test_blocked_repo_is_not_locked_and_an_existing_entry_is_kept(self):
         r = self.lock(CLEAN, MALICIOUS)
