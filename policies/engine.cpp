@@ -5,6 +5,7 @@
 #include <set>
 
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::policies {
 
@@ -14,13 +15,6 @@ using scan::Format;
 using scan::Severity;
 
 constexpr size_t k_max_listed = 8;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string join(const std::vector<std::string>& items, size_t max_items = k_max_listed) {
   std::string out;
@@ -182,8 +176,8 @@ class Evaluator {
   }
 
   std::optional<AppliedWaiver> find_waiver(const std::string& rule_id) {
-    const std::string repo = lower(m_in.trust.repo);
-    const std::string commit = lower(m_in.trust.commit);
+    const std::string repo = util::ascii_lower(m_in.trust.repo);
+    const std::string commit = util::ascii_lower(m_in.trust.commit);
     for (size_t i = 0; i < m_policy.waivers.size(); ++i) {
       const Waiver& w = m_policy.waivers[i];
       if (!glob_match(w.repo, repo)) continue;
@@ -440,7 +434,7 @@ class Evaluator {
   }
 
   Check pinned_commit() const {
-    const std::string rev = lower(m_in.requested_revision);
+    const std::string rev = util::ascii_lower(m_in.requested_revision);
     if (util::is_lower_hex(rev, util::k_sha1_hex_length))
       return Check::pass("the requested revision is the commit " + rev);
     return Check::fired(
@@ -467,7 +461,7 @@ class Evaluator {
   std::vector<std::string> licences() const {
     // trust joins several declared licences with ", ".
     std::vector<std::string> out;
-    const std::string text = lower(m_in.trust.license);
+    const std::string text = util::ascii_lower(m_in.trust.license);
     size_t start = 0;
     while (start < text.size()) {
       size_t end = text.find(',', start);
@@ -528,7 +522,7 @@ class Evaluator {
         evidence.push_back(path);
     if (evidence.empty()) return Check::pass("no custom code (no auto_map, no .py files)");
     const std::string fact = "custom code: " + join(evidence);
-    const std::string repo = lower(m_in.trust.repo);
+    const std::string repo = util::ascii_lower(m_in.trust.repo);
     for (const auto& p : rule.approved_repos)
       if (glob_match(p, repo))
         return Check::pass(fact + "; allowed because the repository matches '" + p + "'");

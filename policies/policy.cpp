@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::policies {
 
@@ -284,13 +285,6 @@ std::vector<Format> format_list(const Value& v) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 enum class GlobKind { author, repo, licence, pickle_import };
 
 // Globs are checked against the characters the Hub allows in the thing they
@@ -329,7 +323,7 @@ std::string glob(const Value& v, GlobKind kind) {
     const size_t slash = s.find('/');
     if (slashes != 1 || slash == 0 || slash + 1 == s.size()) bad("expected org/name");
   }
-  return kind == GlobKind::pickle_import ? s : lower(s);
+  return kind == GlobKind::pickle_import ? s : util::ascii_lower(s);
 }
 
 std::vector<std::string> glob_list(const Value& v, GlobKind kind, bool allow_empty) {
@@ -441,7 +435,7 @@ Waiver parse_waiver(const Value& v) {
   w.line = r.line();
   w.repo = glob(r.require("repo"), GlobKind::repo);
   if (auto c = r.take("commit")) {
-    w.commit = lower(scalar(*c));
+    w.commit = util::ascii_lower(scalar(*c));
     if (!util::is_lower_hex(w.commit, util::k_sha1_hex_length))
       fail(c->line, c->key, "expected a full 40-character commit id, got '" + scalar(*c) + "'");
   }
