@@ -3,8 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -21,6 +19,7 @@
 #include "lockfile/requirements.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::cli {
 
@@ -108,10 +107,7 @@ std::optional<std::vector<app::LockRequest>> gather_requests(const LockArgs& arg
   std::vector<app::LockRequest> requests;
   std::map<std::string, std::string> seen;  // lowercase id -> where it was named
   const auto add = [&](const hub::RepoRef& ref, const std::string& where) {
-    std::string key = ref.repo.str();
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (auto [it, inserted] = seen.emplace(key, where); !inserted) {
+    if (auto [it, inserted] = seen.emplace(util::ascii_lower(ref.repo.str()), where); !inserted) {
       print_error("repository named twice", where,
                   fmt::format("{} was already named ({})", ref.repo.str(), it->second),
                   "lock one revision per repository");

@@ -9,34 +9,24 @@
 #include <stdexcept>
 
 #include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::lockfile {
 namespace {
 
 using nlohmann::json;
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Canonical repository order: case-insensitive id, then the exact text so the
 // order is total.
 bool repo_less(const LockedRepo& a, const LockedRepo& b) {
-  const std::string la = lowercase(a.repo), lb = lowercase(b.repo);
+  const std::string la = util::ascii_lower(a.repo), lb = util::ascii_lower(b.repo);
   return la != lb ? la < lb : a.repo < b.repo;
 }
 
 void sort_unique(std::vector<std::string>& values) {
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
-}
-
-bool is_lower_hex(std::string_view text, size_t length) {
-  return text.size() == length && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
 }
 
 // The shape of a Hub model id, checked loosely: the lock file is data, and the
@@ -86,7 +76,7 @@ class ObjectReader {
 
   std::string hex(std::string_view key, size_t length) const {
     std::string v = string(key);
-    if (!is_lower_hex(v, length))
+    if (!util::is_lower_hex(v, length))
       fail(key, fmt::format("expected {} lowercase hex characters, got \"{}\"", length, v));
     return v;
   }
@@ -213,7 +203,7 @@ Lockfile parse_document(const json& document) {
   const json& repos = r.array("repos");
   for (size_t i = 0; i < repos.size(); ++i) {
     LockedRepo entry = parse_repo(repos[i], fmt::format("repos[{}]", i));
-    if (!ids.insert(lowercase(entry.repo)).second)
+    if (!ids.insert(util::ascii_lower(entry.repo)).second)
       r.fail(fmt::format("repos[{}]", i), fmt::format("\"{}\" is listed twice", entry.repo));
     lock.repos.push_back(std::move(entry));
   }
@@ -267,16 +257,14 @@ std::string_view to_string(Verdict verdict) {
 }
 
 const LockedRepo* Lockfile::find(std::string_view repo) const {
-  const std::string wanted = lowercase(repo);
   for (const LockedRepo& entry : repos) {
-    if (lowercase(entry.repo) == wanted) return &entry;
+    if (util::iequals(entry.repo, repo)) return &entry;
   }
   return nullptr;
 }
 
 void Lockfile::upsert(LockedRepo entry) {
-  const std::string wanted = lowercase(entry.repo);
-  std::erase_if(repos, [&](const LockedRepo& e) { return lowercase(e.repo) == wanted; });
+  std::erase_if(repos, [&](const LockedRepo& e) { return util::iequals(e.repo, entry.repo); });
   repos.push_back(std::move(entry));
   canonicalize(*this);
 }
