@@ -44,7 +44,16 @@ bool matches_any(const std::vector<std::string>& globs, const std::string& path)
   });
 }
 
+// The pin of `path` in a lock entry (files are sorted by path), or nullptr.
+const lockfile::LockedFile* find_pin(const lockfile::LockedRepo& pinned, std::string_view path) {
+  const auto it = std::lower_bound(
+      pinned.files.begin(), pinned.files.end(), path,
+      [](const lockfile::LockedFile& f, std::string_view p) { return f.path < p; });
+  return it != pinned.files.end() && it->path == path ? &*it : nullptr;
+}
+
 bool selected(const PullOptions& options, const std::string& path) {
+  if (options.pinned) return find_pin(*options.pinned, path) != nullptr;
   if (!options.include.empty() && !matches_any(options.include, path)) return false;
   return !matches_any(options.exclude, path);
 }
@@ -464,7 +473,71 @@ PulledFile describe(const hub::TreeEntry& e) {
   f.lfs = e.lfs.has_value();
   f.size = e.lfs ? e.lfs->size : e.size.value_or(0);
   f.etag = e.lfs ? e.lfs->oid : e.oid;
+  f.git_oid = e.oid;
   return f;
+}
+
+// Why the Hub's listing of a pinned file differs from its pin, or "" when it
+// does not: the lock is the trust anchor, so the file must not be fetched.
+std::string pin_mismatch(const lockfile::LockedFile& pin, const hub::TreeEntry& e,
+                         const PulledFile& f) {
+  const auto differs = [](std::string_view what, const std::string& locked,
+                          const std::string& now) {
+    return "the Hub now serves another " + std::string(what) + " for this pinned file (locked " +
+           locked + ", now " + now + ")";
+  };
+  if (pin.lfs != e.lfs.has_value())
+    return differs("storage", pin.lfs ? "lfs" : "regular", e.lfs ? "lfs" : "regular");
+  if (pin.size != f.size) return differs("size", std::to_string(pin.size), std::to_string(f.size));
+  if (pin.git_oid != e.oid) return differs("git oid", pin.git_oid, e.oid);
+  if (e.lfs && pin.sha256 != e.lfs->oid) return differs("sha256", pin.sha256, e.lfs->oid);
+  return "";
+}
+
+// After download: a pinned file whose verified bytes hash to another sha256
+// than the pin fails. For regular files the Hub publishes only a git SHA-1,
+// so this is where the lock's sha256 is enforced.
+void enforce_pinned_sha256(const lockfile::LockedRepo& pinned, PullResult& result) {
+  for (auto& f : result.files) {
+    const lockfile::LockedFile* pin = find_pin(pinned, f.path);
+    if (pin && f.outcome == FileOutcome::linked && f.sha256 != pin->sha256) {
+      f.outcome = FileOutcome::failed;
+      f.failure = FailureKind::integrity;
+      f.reason = "downloaded bytes have sha256 " + f.sha256 + ", the lock pins " + pin->sha256;
+    }
+  }
+}
+
+// A pinned file the Hub's tree of the commit does not list fails.
+void add_vanished_pins(const lockfile::LockedRepo& pinned, PullResult& result) {
+  for (const auto& pin : pinned.files) {
+    const bool listed = std::any_of(result.files.begin(), result.files.end(),
+                                    [&](const PulledFile& f) { return f.path == pin.path; });
+    if (listed) continue;
+    PulledFile f;
+    f.path = pin.path;
+    f.size = pin.size;
+    f.lfs = pin.lfs;
+    f.git_oid = pin.git_oid;
+    f.outcome = FileOutcome::failed;
+    f.failure = FailureKind::integrity;
+    f.reason = "the Hub no longer lists this pinned file in commit " + result.commit;
+    result.files.push_back(std::move(f));
+  }
+}
+
+// True when the files served from the cache are exactly the pinned ones with
+// the pinned hashes (anything else needs the Hub).
+bool cache_matches_pins(const lockfile::LockedRepo& pinned, const std::vector<PulledFile>& files) {
+  size_t matched = 0;
+  for (const auto& f : files) {
+    if (f.outcome == FileOutcome::excluded) continue;
+    const lockfile::LockedFile* pin = find_pin(pinned, f.path);
+    if (!pin || f.size != pin->size || f.git_oid != pin->git_oid || f.lfs != pin->lfs) return false;
+    if (f.outcome == FileOutcome::linked && f.sha256 != pin->sha256) return false;
+    ++matched;
+  }
+  return matched == pinned.files.size();
 }
 
 // Gate until a policy engine is given: block what the scan or the Hub judged
@@ -513,7 +586,8 @@ policies::EvaluationInput evaluation_input(const PullOptions& options, const Pul
   policies::EvaluationInput input;
   input.trust = *result.trust;
   input.files = std::move(files);
-  input.requested_revision = result.revision;
+  const bool locked = options.pinned || options.pinned_by == PinnedBy::lock;
+  input.requested_revision = locked ? result.commit : result.revision;
   input.now_unix = options.now_unix;
   input.approval = approval.status;
   input.approval_detail = approval.detail;
@@ -661,7 +735,7 @@ bool rows_cover_selection(const PullOptions& options, cache::Index& index, const
 // Serves a pull from the index alone: the commit and every selected file must
 // already be verified. Returns false when the cache cannot answer.
 bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResult& result) {
-  std::string commit = result.revision;
+  std::string commit = options.pinned ? options.pinned->commit : result.revision;
   if (!hub::is_commit_hash(commit)) {
     auto resolved = index.resolve_ref(result.repo, result.revision);
     if (!resolved || !*resolved) return false;
@@ -679,6 +753,7 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     f.size = record.size;
     f.lfs = record.storage == cache::Storage::lfs;
     f.etag = record.etag();
+    f.git_oid = record.git_oid;
     f.source = FileSource::cache;
     if (!selected(options, record.path)) {
       f.outcome = FileOutcome::excluded;
@@ -695,6 +770,7 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     }
     out.push_back(std::move(f));
   }
+  if (options.pinned && !cache_matches_pins(*options.pinned, out)) return false;
   result.commit = commit;
   result.files = std::move(out);
   return true;
@@ -749,25 +825,33 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
 
   // A pinned commit already in the cache needs no request at all; offline,
   // the cache is the only source.
-  if (options.offline || hub::is_commit_hash(ref.revision)) {
+  const bool pinned_commit = options.pinned || hub::is_commit_hash(ref.revision);
+  if (options.offline || (pinned_commit && options.cache_first == CacheFirst::yes)) {
     if (serve_from_cache(options, **index, result)) {
       publish(options, **index, view, *store, result);
       return result;
     }
     if (options.offline)
       return failure(std::move(result), PullFailure::Kind::hub,
-                     "offline (HF_HUB_OFFLINE) and " + result.repo + "@" + result.revision +
+                     "offline (HF_HUB_OFFLINE) and " + result.repo + "@" +
+                         (options.pinned ? options.pinned->commit : result.revision) +
                          " is not completely in the cache" +
                          (options.policy ? " under policy " + options.policy->name : ""),
                      "pull it once online with this policy, or pin a commit that was pulled");
   }
 
   result.network_used = true;
-  auto state = fetch_repo_state(client, ref, options.now_unix);
+  hub::RepoRef wanted_ref = ref;
+  if (options.pinned) wanted_ref.revision = options.pinned->commit;
+  auto state = fetch_repo_state(client, wanted_ref, options.now_unix);
   if (!state) {
     return failure(std::move(result), PullFailure::Kind::hub, state.error().describe(),
                    state.error().hint);
   }
+  if (options.pinned && state->info.sha != options.pinned->commit)
+    return failure(
+        std::move(result), PullFailure::Kind::integrity,
+        "the Hub resolved the pinned commit " + options.pinned->commit + " to " + state->info.sha);
   result.commit = state->info.sha;
   result.trust = state->trust;
 
@@ -798,6 +882,15 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
       result.files.push_back(std::move(f));
       continue;
     }
+    if (options.pinned) {
+      if (auto why = pin_mismatch(*find_pin(*options.pinned, e.path), e, f); !why.empty()) {
+        f.outcome = FileOutcome::failed;
+        f.failure = FailureKind::integrity;
+        f.reason = std::move(why);
+        result.files.push_back(std::move(f));
+        continue;
+      }
+    }
     records.push_back(file_record(e));
     Wanted w;
     w.index = result.files.size();
@@ -807,6 +900,7 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
     wanted.push_back(std::move(w));
     result.files.push_back(std::move(f));
   }
+  if (options.pinned) add_vanished_pins(*options.pinned, result);
   (void)(*index)->upsert_repo(result.repo);
   (void)(*index)->upsert_commit(result.repo, result.commit,
                                 nlohmann::json(trust::to_json(state->trust)).dump());
@@ -844,6 +938,7 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
       result.bytes_fetched += f.bytes_fetched;
       if (f.bytes_fetched > 0) ++result.files_fetched;
     }
+  if (options.pinned) enforce_pinned_sha256(*options.pinned, result);
   if (options.policy) {
     std::vector<scan::FileReport> reports;
     for (const auto& f : result.files)

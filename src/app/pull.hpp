@@ -28,6 +28,7 @@
 #include "cache/layout.hpp"
 #include "hub/client.hpp"
 #include "hub/repo_ref.hpp"
+#include "lockfile/lockfile.hpp"
 #include "policies/engine.hpp"
 #include "policies/policy.hpp"
 #include "scan/context.hpp"
@@ -54,8 +55,9 @@ struct PulledFile {
   std::string path;
   uint64_t size = 0;
   bool lfs = false;
-  std::string etag;    // blob name in the huggingface_hub view
-  std::string sha256;  // once verified
+  std::string etag;     // blob name in the huggingface_hub view
+  std::string git_oid;  // the Hub's git blob id (of the pointer for LFS files)
+  std::string sha256;   // once verified
   FileOutcome outcome = FileOutcome::failed;
   FileSource source = FileSource::cache;
   FailureKind failure = FailureKind::none;
@@ -72,6 +74,10 @@ struct PullProgress {
   size_t files_done = 0;
   size_t files_total = 0;
 };
+
+// Whether a commit the cache holds completely may be served without asking the Hub.
+enum class CacheFirst { yes, no };
+enum class PinnedBy { request, lock };
 
 struct PullOptions {
   cache::CacheOptions cache;
@@ -90,7 +96,24 @@ struct PullOptions {
   // approve it; blocked files still never enter the snapshot.
   bool review = false;
   scan::Severity block_at = scan::Severity::medium;
-  bool offline = false;           // serve from the cache only
+  bool offline = false;  // serve from the cache only
+  // yes: a pinned commit (a commit hash, or `pinned`) the cache holds
+  // completely under this policy is served with no request. no: ask the Hub
+  // anyway (hfaudit lock, which records a fresh verdict).
+  CacheFirst cache_first = CacheFirst::yes;
+  // pull --locked: install exactly this entry's files at its commit
+  // (include/exclude are ignored; the RepoRef's revision only names the ref
+  // written for it). A pinned file the Hub lists with another size, git oid or
+  // sha256, or no longer lists, fails as an integrity error before any
+  // download; a download whose sha256 differs from the pin is never linked;
+  // the Hub resolving the commit to another one fails the pull (integrity).
+  // Served from the cache, with no request, when every pinned file is
+  // verified there with the pinned hashes.
+  const lockfile::LockedRepo* pinned = nullptr;
+  // What the policy takes as the requested revision (provenance.pinned_commit):
+  // the revision as requested, or the resolved commit when a lock file pins the
+  // result (hfaudit lock; pull --locked always installs a commit).
+  PinnedBy pinned_by = PinnedBy::request;
   size_t parallel_downloads = 8;  // files in flight at once
   // Files at least range_threshold big are fetched in parallel ranges: up to
   // max_ranges parts at once, each at least range_part_size (fewer, bigger
@@ -106,7 +129,7 @@ struct PullOptions {
 
 // A pull that could not run at all (the Hub refused, the cache is unusable).
 struct PullFailure {
-  enum class Kind { hub, cache, usage } kind = Kind::hub;
+  enum class Kind { hub, cache, usage, integrity } kind = Kind::hub;
   std::string message;
   std::string hint;
 };

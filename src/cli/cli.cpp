@@ -17,7 +17,7 @@ namespace {
 constexpr const char* k_footer = R"(Exit codes:
   0  success: nothing at or above the failing threshold
   1  findings at or above --fail-on (default: medium)
-  2  usage error: bad arguments, invalid policy file
+  2  usage error: bad arguments, invalid policy or lock file
   3  input error: a local file or directory could not be read
   4  Hub error (not found, gated, unauthorised, rate limited, network)
   5  integrity error: bytes do not match their expected hash
@@ -49,12 +49,16 @@ int run(int argc, char** argv) {
   app.add_flag("-v,--verbose", output.verbose, "More detail (info findings, per-object facts)");
 
   const std::vector<std::pair<std::string, CommandRunner>> commands = {
-      {"scan", add_scan_command(app, output)},     {"info", add_info_command(app, output)},
-      {"pull", add_pull_command(app, output)},     {"ls", add_ls_command(app, output)},
-      {"verify", add_verify_command(app, output)}, {"gc", add_gc_command(app, output)},
+      {"scan", add_scan_command(app, output)},
+      {"info", add_info_command(app, output)},
+      {"pull", add_pull_command(app, output)},
+      {"ls", add_ls_command(app, output)},
+      {"verify", add_verify_command(app, output)},
+      {"gc", add_gc_command(app, output)},
       {"policy", add_policy_command(app, output)},
       {"approve", add_approve_command(app, output)},
       {"approvals", add_approvals_command(app, output)},
+      {"lock", add_lock_command(app, output)},
   };
 
   try {

@@ -20,5 +20,6 @@ CommandRunner add_gc_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_policy_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_approve_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_approvals_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_lock_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli

@@ -1,17 +1,12 @@
 // `hfaudit pull REPO[@REV]`: verified, scanned, gated download into the cache.
-#include <fmt/format.h>
-
-#include <chrono>
-#include <mutex>
-#include <nlohmann/json.hpp>
-
 #include "app/pull.hpp"
 #include "cli/commands.hpp"
 #include "cli/env.hpp"
 #include "cli/hub_setup.hpp"
+#include "cli/lock_command.hpp"
 #include "cli/policy_setup.hpp"
-#include "report/policy_report.hpp"
-#include "report/text_style.hpp"
+#include "cli/pull_output.hpp"
+#include "lockfile/lockfile.hpp"
 
 namespace hfaudit::cli {
 
@@ -23,6 +18,7 @@ struct PullArgs {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   std::string policy;
+  std::string locked;  // --locked [LOCKFILE]
   bool offline = false;
   bool review = false;
   size_t jobs = 8;
@@ -44,10 +40,20 @@ Examples:
   HF_HUB_OFFLINE=1 hfaudit pull org/model@COMMIT      # from the cache only
   hfaudit pull org/model@COMMIT --review    # fetch a blocked commit for review,
   hfaudit approve org/model@COMMIT --reason 'reviewed modeling.py'   # then approve it
+  hfaudit pull --locked                  # exactly the files pinned in ./hfaudit.lock
+  HF_HUB_OFFLINE=1 hfaudit pull --locked ci/hfaudit.lock   # warm cache: no request
 
-Exit codes: 0 everything selected is in the snapshot, 2 usage error, 3 cache
-not writable, 4 Hub error, 5 bytes did not match their hash, 6 blocked by the
-policy (or an unsafe path in the repository).
+With --locked, every repository of the lock file (docs/lockfile.md) is pulled at
+its pinned commit, restricted to its pinned files; a file the Hub now lists or
+serves with another size, git oid or sha256, or no longer lists, fails with exit
+5 and never becomes visible. When every pinned file is already verified in the
+cache, no request is made at all; the snapshots and refs are still (re)written
+and the current policy's recorded verdict applies.
+
+Exit codes: 0 everything selected is in the snapshot, 2 usage error or invalid
+lock file, 3 cache or lock file not readable/writable, 4 Hub error, 5 bytes did
+not match their hash (or the pins of the lock file), 6 blocked by the policy (or
+an unsafe path in the repository).
 
 The policy is --policy FILE, else HFAUDIT_POLICY, else $HFAUDIT_HOME/policy.yaml,
 else the built-in default (docs/policies.md). It is evaluated on the Hub's
@@ -55,115 +61,13 @@ metadata before any download, and on the scan reports after. Rules such as
 approval.required and code.custom_code read the approved-model registry
 (hfaudit approve, hfaudit approvals).)";
 
-std::string eta(uint64_t remaining, double rate) {
-  if (rate <= 0) return "--:--";
-  const auto s = static_cast<uint64_t>(static_cast<double>(remaining) / rate);
-  return fmt::format("{:02}:{:02}", s / 60, s % 60);
-}
-
-ExitCode exit_code_of(const app::PullResult& result) {
-  ExitCode code = ExitCode::ok;
-  if (result.decision && result.decision->verdict == policies::Verdict::block)
-    code = ExitCode::policy_blocked;
-  for (const auto& f : result.files) {
-    if (f.outcome == app::FileOutcome::blocked) code = most_serious(code, ExitCode::policy_blocked);
-    if (f.outcome != app::FileOutcome::failed) continue;
-    switch (f.failure) {
-      case app::FailureKind::integrity:
-        code = most_serious(code, ExitCode::integrity);
-        break;
-      case app::FailureKind::unsafe_path:
-        code = most_serious(code, ExitCode::policy_blocked);
-        break;
-      case app::FailureKind::io:
-        code = most_serious(code, ExitCode::input);
-        break;
-      default:
-        code = most_serious(code, ExitCode::hub);
-        break;
-    }
-  }
-  return code;
-}
-
-std::string render_json(const app::PullResult& r) {
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : r.files) {
-    nlohmann::json findings = nlohmann::json::array();
-    for (const auto& x : f.findings)
-      findings.push_back({{"rule", x.rule},
-                          {"severity", scan::to_string(x.severity)},
-                          {"member", x.member},
-                          {"offset", x.offset},
-                          {"message", x.message},
-                          {"subject", x.subject}});
-    files.push_back(
-        {{"path", f.path},
-         {"size", f.size},
-         {"lfs", f.lfs},
-         {"etag", f.etag},
-         {"sha256", f.sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.sha256)},
-         {"outcome", app::to_string(f.outcome)},
-         {"source", app::to_string(f.source)},
-         {"bytes_fetched", f.bytes_fetched},
-         {"max_severity", f.max_severity ? nlohmann::json(scan::to_string(*f.max_severity))
-                                         : nlohmann::json(nullptr)},
-         {"reason", f.reason},
-         {"findings", findings}});
-  }
-  nlohmann::json doc = {{"schema", "hfaudit.pull/1"},
-                        {"hfaudit_version", HFAUDIT_VERSION},
-                        {"repo", r.repo},
-                        {"revision", r.revision},
-                        {"commit", r.commit},
-                        {"snapshot_dir", r.snapshot_dir},
-                        {"network_used", r.network_used},
-                        {"bytes_fetched", r.bytes_fetched},
-                        {"files_fetched", r.files_fetched},
-                        {"overall_risk", r.trust ? nlohmann::json(scan::to_string(r.trust->overall))
-                                                 : nlohmann::json(nullptr)},
-                        {"decision", r.decision ? nlohmann::json(policies::to_json(*r.decision))
-                                                : nlohmann::json(nullptr)},
-                        {"files", files}};
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
-std::string render_text(const app::PullResult& r, bool verbose, bool color, double seconds) {
-  const report::TextStyle style{color};
-  std::string out = fmt::format("{}@{} -> {}\n", r.repo, r.revision, r.commit);
-  size_t counts[4] = {0, 0, 0, 0};
-  for (const auto& f : r.files) {
-    ++counts[static_cast<size_t>(f.outcome)];
-    if (f.outcome == app::FileOutcome::excluded && !verbose) continue;
-    if (f.outcome == app::FileOutcome::linked && !verbose && f.findings.empty()) continue;
-    std::string label(app::to_string(f.outcome));
-    if (f.outcome == app::FileOutcome::blocked) label = style.paint("31", label);
-    if (f.outcome == app::FileOutcome::failed) label = style.paint("1;31", label);
-    if (f.outcome == app::FileOutcome::linked) label = style.paint("32", label);
-    out += fmt::format("  {:<8} {:<48} {:>10}  {}{}\n", label, f.path, report::human_size(f.size),
-                       app::to_string(f.source), f.reason.empty() ? "" : "  " + f.reason);
-    for (const auto& x : f.findings)
-      if (x.severity >= scan::Severity::medium || verbose)
-        out += fmt::format("           {} {} {}{}\n",
-                           style.severity(x.severity, scan::to_string(x.severity)), x.rule,
-                           x.message, x.subject.empty() ? "" : " [" + x.subject + "]");
-  }
-  out +=
-      fmt::format("{} linked, {} blocked, {} failed, {} excluded; {} fetched in {:.2f} s{}\n",
-                  counts[0], counts[1], counts[2], counts[3], report::human_size(r.bytes_fetched),
-                  seconds, r.network_used ? "" : " (from the cache, no request)");
-  if (r.decision) out += report::render_decision_summary(*r.decision);
-  if (!r.snapshot_dir.empty()) out += fmt::format("snapshot: {}\n", r.snapshot_dir);
-  return out;
-}
-
 }  // namespace
 
 CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
   auto args = std::make_shared<PullArgs>();
   CLI::App* cmd = app.add_subcommand("pull", "Verified, scanned, gated download into the cache");
   cmd->footer(k_pull_footer);
-  cmd->add_option("REPO", args->repo, "Repository as org/name or org/name@revision")->required();
+  cmd->add_option("REPO", args->repo, "Repository as org/name or org/name@revision");
   cmd->add_option("--revision", args->revision, "Branch, tag, commit or refs/pr/N (default main)");
   cmd->add_option("--include", args->include, "Only files matching this glob (repeatable)");
   cmd->add_option("--exclude", args->exclude, "Skip files matching this glob (repeatable)");
@@ -177,11 +81,34 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
   cmd->add_flag("--review", args->review,
                 "Fetch, verify and scan the files even when the policy blocks the repository, "
                 "for review before hfaudit approve (blocked files stay out of the snapshot)");
-  cmd->add_flag("--json", output.json, "Write the hfaudit.pull/1 JSON document");
+  CLI::Option* locked =
+      cmd->add_option(
+             "--locked", args->locked,
+             "Install exactly what LOCKFILE pins (default ./hfaudit.lock; see 'hfaudit lock')")
+          ->expected(0, 1)
+          ->default_str(std::string(lockfile::k_default_file_name))
+          ->type_name("[LOCKFILE]");
+  cmd->add_flag("--json", output.json,
+                "Write the hfaudit.pull/1 (with --locked: hfaudit.pull-locked/1) JSON document");
   cmd->add_option("-o,--output", output.output_file,
                   "Write the document to FILE instead of stdout");
 
-  return [args, &output]() {
+  return [args, &output, locked]() {
+    if (locked->count() > 0) {
+      if (!args->repo.empty() || !args->revision.empty() || !args->include.empty() ||
+          !args->exclude.empty()) {
+        print_error("invalid arguments", "--locked",
+                    "REPO, --revision, --include and --exclude come from the lock file",
+                    "run 'hfaudit pull --locked [LOCKFILE]' alone");
+        return ExitCode::usage;
+      }
+      return run_locked_pull(args->locked, args->policy, args->offline, args->jobs, output);
+    }
+    if (args->repo.empty()) {
+      print_error("invalid arguments", "pull", "a repository (or --locked) is required",
+                  "run 'hfaudit pull --help'");
+      return ExitCode::usage;
+    }
     auto ref = parse_repo_argument(args->repo, args->revision);
     if (!ref) return ExitCode::usage;
     std::string warnings;
@@ -193,64 +120,25 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
     auto client = make_hub_client(env, output.verbose);
     if (!client) return ExitCode::usage;
 
-    app::PullOptions options;
-    options.policy = &policy->policy;
-    options.cache = {env.hfaudit_home, env.hf_hub_cache};
+    app::PullOptions options = pull_options(env, policy->policy, args->jobs);
     options.include = args->include;
     options.exclude = args->exclude;
-    options.offline = args->offline || env.offline;
+    options.offline = options.offline || args->offline;
     options.review = args->review;
-    options.parallel_downloads = args->jobs;
-    if (env.range_threshold) options.range_threshold = *env.range_threshold;
-    if (env.range_part_size) options.range_part_size = *env.range_part_size;
-    const auto started = std::chrono::steady_clock::now();
-    options.now_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-    const bool progress = progress_enabled(output);
-    std::mutex progress_mutex;
-    auto last_draw = started;
-    if (progress)
-      options.on_progress = [&](const app::PullProgress& p) {
-        std::lock_guard lock(progress_mutex);
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_draw < std::chrono::milliseconds(100) && p.files_done < p.files_total)
-          return;
-        last_draw = now;
-        const double elapsed = std::chrono::duration<double>(now - started).count();
-        const double rate = elapsed > 0 ? static_cast<double>(p.bytes_done) / elapsed : 0;
-        show_progress(fmt::format(
-            "pulling {} [{}/{} files] {} / {}  {}/s  ETA {}", args->repo, p.files_done,
-            p.files_total, report::human_size(p.bytes_done), report::human_size(p.bytes_total),
-            report::human_size(static_cast<uint64_t>(rate)),
-            eta(p.bytes_total - std::min(p.bytes_done, p.bytes_total), rate)));
-      };
+    ProgressDisplay progress(output);
+    options.on_progress = progress.callback("pulling " + args->repo);
 
     const app::PullResult result = app::pull(*client, *ref, options);
-    if (progress) show_progress("");
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    if (result.failure) {
-      print_error("cannot pull", ref->repo.str(), result.failure->message, result.failure->hint);
-      switch (result.failure->kind) {
-        case app::PullFailure::Kind::hub:
-          return ExitCode::hub;
-        case app::PullFailure::Kind::cache:
-          return ExitCode::input;
-        case app::PullFailure::Kind::usage:
-          return ExitCode::usage;
-      }
-    }
-    for (const auto& f : result.files)
-      if (f.outcome == app::FileOutcome::failed || f.outcome == app::FileOutcome::blocked)
-        print_error(f.outcome == app::FileOutcome::blocked ? "blocked" : "not verified", f.path,
-                    f.reason);
+    progress.clear();
+    print_pull_errors(result, "");
+    if (result.failure) return pull_exit_code(result);
     const std::string document =
-        output.json ? render_json(result)
-                    : render_text(result, output.verbose,
-                                  output.output_file.empty() && stdout_color_enabled(), seconds);
+        output.json
+            ? machine_document("hfaudit.pull/1", pull_json(result))
+            : pull_text(result, output.verbose,
+                        output.output_file.empty() && stdout_color_enabled(), progress.seconds());
     if (!write_document(output, document)) return ExitCode::input;
-    return exit_code_of(result);
+    return pull_exit_code(result);
   };
 }
 

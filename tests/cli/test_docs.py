@@ -48,6 +48,20 @@ class DocsTest(unittest.TestCase):
             doc = f.read()
         self.assertEqual(sorted(n for n in names if f"`{n}`" not in doc), [])
 
+    def test_every_json_schema_is_documented(self):
+        schemas = set()
+        for pattern in ("src/**/*.cpp", "hub/*.cpp", "cache/*.cpp", "policies/*.cpp"):
+            for path in glob.glob(os.path.join(SOURCE_DIR, pattern), recursive=True):
+                with open(path) as f:
+                    schemas.update(re.findall(r'"(hfaudit\.[a-z-]+/[0-9]+)"', f.read()))
+        self.assertIn("hfaudit.lock/1", schemas)
+        docs = ""
+        for name in ("json-schemas.md", "cli.md"):
+            with open(os.path.join(SOURCE_DIR, "docs", name)) as f:
+                docs += f.read()
+        self.assertEqual(sorted(s for s in schemas if f"`{s}`" not in docs), [],
+                         "schemas missing from docs/json-schemas.md and docs/cli.md")
+
 
 if __name__ == "__main__":
     unittest.main()
