@@ -129,7 +129,38 @@ CREATE TABLE policy_decisions (
 CREATE INDEX policy_decisions_by_commit ON policy_decisions (repo, commit_sha);
 )sql";
 
-constexpr std::array<Migration, 2> k_migrations{{{1, k_schema_v1}, {2, k_schema_v2}}};
+// The approved-model registry (hfaudit approve): one row per approved
+// repo@commit and the exact file set it covers, with each blob's scan verdict
+// at approval time. Revoking deletes the rows; the history is the audit log.
+constexpr const char* k_schema_v3_approvals = R"sql(
+CREATE TABLE approvals (
+  id            INTEGER PRIMARY KEY,
+  repo          INTEGER NOT NULL REFERENCES repos (id),
+  commit_sha    TEXT NOT NULL CHECK (length(commit_sha) = 40),
+  approved_by   TEXT NOT NULL,
+  approved_at   INTEGER NOT NULL,
+  reason        TEXT NOT NULL,
+  policy_name   TEXT NOT NULL,
+  policy_sha256 TEXT NOT NULL,
+  UNIQUE (repo, commit_sha)
+);
+CREATE TABLE approval_files (
+  approval        INTEGER NOT NULL REFERENCES approvals (id) ON DELETE CASCADE,
+  path            TEXT NOT NULL,
+  size            INTEGER NOT NULL CHECK (size >= 0),
+  git_oid         TEXT NOT NULL CHECK (length(git_oid) = 40),
+  sha256          TEXT NOT NULL CHECK (length(sha256) = 64),
+  lfs             INTEGER NOT NULL CHECK (lfs IN (0, 1)),
+  scanner_version TEXT,
+  max_severity    TEXT
+                  CHECK (max_severity IS NULL OR
+                         max_severity IN ('none', 'info', 'low', 'medium', 'high', 'critical')),
+  PRIMARY KEY (approval, path)
+);
+)sql";
+
+constexpr std::array<Migration, 3> k_migrations{
+    {{1, k_schema_v1}, {2, k_schema_v2}, {3, k_schema_v3_approvals}}};
 static_assert(k_migrations.back().version == Index::k_schema_version);
 
 // ---------------------------------------------------------------------------
@@ -740,6 +771,107 @@ Result<std::vector<DecisionRecord>> Index::decisions(std::string_view repo_id,
       out.push_back(std::move(d));
     }
     return out;
+  });
+}
+
+// --- approved-model registry -------------------------------------------------------
+
+Status Index::record_approval(const ApprovalRecord& a) {
+  return guarded("record approval", [&]() -> Status {
+    const int64_t repo = HFAUDIT_TRY(m_impl->require_repo(a.repo_id));
+    return m_impl->atomically([&]() -> Status {
+      // Replacing deletes the old file set through ON DELETE CASCADE.
+      m_impl->exec("DELETE FROM approvals WHERE repo = ? AND commit_sha = ?", repo, a.commit);
+      m_impl->exec(
+          "INSERT INTO approvals (repo, commit_sha, approved_by, approved_at, reason, "
+          "policy_name, policy_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          repo, a.commit, a.approved_by, m_impl->now(), a.reason, a.policy_name, a.policy_sha256);
+      const int64_t id = m_impl->db.getLastInsertRowid();
+      SQLite::Statement s(m_impl->db,
+                          "INSERT INTO approval_files (approval, path, size, git_oid, sha256, lfs, "
+                          "scanner_version, max_severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      for (const ApprovedFile& f : a.files) {
+        s.reset();
+        bind_all(s, id, f.path, f.size, f.git_oid, f.sha256, f.storage == Storage::lfs ? 1 : 0,
+                 f.scanner_version,
+                 f.max_severity ? std::optional<std::string_view>(to_string(*f.max_severity))
+                                : std::nullopt);
+        s.exec();
+      }
+      return Ok{};
+    });
+  });
+}
+
+namespace {
+
+Result<std::vector<ApprovalRecord>> read_approvals(SQLite::Database& db, SQLite::Statement& s) {
+  std::vector<ApprovalRecord> out;
+  SQLite::Statement files(db,
+                          "SELECT path, size, git_oid, sha256, lfs, scanner_version, max_severity "
+                          "FROM approval_files WHERE approval = ? ORDER BY path");
+  while (s.executeStep()) {
+    ApprovalRecord a;
+    const int64_t id = s.getColumn(0).getInt64();
+    a.repo_id = s.getColumn(1).getString();
+    a.commit = s.getColumn(2).getString();
+    a.approved_by = s.getColumn(3).getString();
+    a.approved_at = s.getColumn(4).getInt64();
+    a.reason = s.getColumn(5).getString();
+    a.policy_name = s.getColumn(6).getString();
+    a.policy_sha256 = s.getColumn(7).getString();
+    files.reset();
+    bind_all(files, id);
+    while (files.executeStep()) {
+      ApprovedFile f;
+      f.path = files.getColumn(0).getString();
+      f.size = static_cast<uint64_t>(files.getColumn(1).getInt64());
+      f.git_oid = files.getColumn(2).getString();
+      f.sha256 = files.getColumn(3).getString();
+      f.storage = files.getColumn(4).getInt() != 0 ? Storage::lfs : Storage::regular;
+      f.scanner_version = opt_text(files, 5);
+      if (auto severity = opt_text(files, 6)) f.max_severity = parse_severity(*severity);
+      a.files.push_back(std::move(f));
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+constexpr const char* k_approval_query =
+    "SELECT a.id, r.repo_id, a.commit_sha, a.approved_by, a.approved_at, a.reason, "
+    "a.policy_name, a.policy_sha256 FROM approvals a JOIN repos r ON r.id = a.repo ";
+
+}  // namespace
+
+Result<std::optional<ApprovalRecord>> Index::find_approval(std::string_view repo_id,
+                                                           std::string_view commit) {
+  return guarded("find approval", [&]() -> Result<std::optional<ApprovalRecord>> {
+    SQLite::Statement s(m_impl->db,
+                        std::string(k_approval_query) + "WHERE r.repo_id = ? AND a.commit_sha = ?");
+    bind_all(s, repo_id, commit);
+    auto found = HFAUDIT_TRY(read_approvals(m_impl->db, s));
+    if (found.empty()) return std::optional<ApprovalRecord>();
+    return std::optional<ApprovalRecord>(std::move(found.front()));
+  });
+}
+
+Result<std::vector<ApprovalRecord>> Index::approvals(std::optional<std::string_view> repo_id) {
+  return guarded("list approvals", [&]() -> Result<std::vector<ApprovalRecord>> {
+    SQLite::Statement s(m_impl->db, std::string(k_approval_query) +
+                                        "WHERE ?1 IS NULL OR r.repo_id = ?1 "
+                                        "ORDER BY r.repo_id, a.approved_at, a.id");
+    bind_all(s, repo_id);
+    return read_approvals(m_impl->db, s);
+  });
+}
+
+Result<bool> Index::remove_approval(std::string_view repo_id, std::string_view commit) {
+  return guarded("remove approval", [&]() -> Result<bool> {
+    auto repo = m_impl->repo_key(repo_id);
+    if (!repo) return false;
+    return m_impl->exec("DELETE FROM approvals WHERE repo = ? AND commit_sha = ?", *repo, commit) >
+           0;
   });
 }
 

@@ -136,9 +136,34 @@ struct SnapshotSummary {
   std::optional<Decision> decision;      // latest commit-level policy decision
 };
 
+// One file of an approved commit, as it was when approved (docs/cache.md).
+struct ApprovedFile {
+  std::string path;
+  uint64_t size = 0;
+  std::string git_oid;
+  Storage storage = Storage::regular;
+  std::string sha256;  // content sha256 (the verified blob)
+  // The blob's latest scan at approval time; nullopt: never scanned.
+  std::optional<std::string> scanner_version;
+  std::optional<Severity> max_severity;
+};
+
+// An entry of the approved-model registry: who approved repo@commit, when,
+// why, under which policy, and exactly which files.
+struct ApprovalRecord {
+  std::string repo_id;
+  std::string commit;
+  std::string approved_by;
+  UnixTime approved_at = 0;  // set by the index on insert
+  std::string reason;
+  std::string policy_name;
+  std::string policy_sha256;
+  std::vector<ApprovedFile> files;  // sorted by path
+};
+
 class Index {
  public:
-  static constexpr int k_schema_version = 2;
+  static constexpr int k_schema_version = 3;
 
   // Opens or creates the index and migrates it to the latest schema (or
   // options.target_schema_version). Fails with corrupt_input if the file is
@@ -202,6 +227,17 @@ class Index {
   util::Result<int64_t> record_decision(const DecisionRecord& decision);
   util::Result<std::vector<DecisionRecord>> decisions(std::string_view repo_id,
                                                       std::string_view commit);
+
+  // --- approved-model registry ---
+  // Records `approval` (the repo must be recorded), replacing an earlier
+  // approval of the same commit, in one transaction.
+  util::Status record_approval(const ApprovalRecord& approval);
+  util::Result<std::optional<ApprovalRecord>> find_approval(std::string_view repo_id,
+                                                            std::string_view commit);
+  // Every approval (or one repo's), by repo then approval time.
+  util::Result<std::vector<ApprovalRecord>> approvals(std::optional<std::string_view> repo_id = {});
+  // False when there was none to remove.
+  util::Result<bool> remove_approval(std::string_view repo_id, std::string_view commit);
 
   // --- audit log (append-only; UPDATE and DELETE are refused by triggers) ---
   util::Result<int64_t> append_audit(const AuditEntry& entry);

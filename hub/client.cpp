@@ -8,6 +8,7 @@
 #include "hub/parse.hpp"
 #include "hub/redact.hpp"
 #include "hub/url.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::hub {
 
@@ -681,7 +682,7 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
     } else {
       start.offset = 0;
       const auto encoding = headers.get("Content-Encoding");
-      if (!encoding || iequals(*encoding, "identity")) {
+      if (!encoding || util::iequals(*encoding, "identity")) {
         if (auto length = headers.get("Content-Length")) start.total_size = parse_uint(*length);
       }
     }

@@ -6,6 +6,7 @@
 
 #include "hub/http.hpp"
 #include "hub/redact.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::hub {
 
@@ -96,13 +97,6 @@ std::string server_message(const Headers& headers, std::string_view body) {
     // A plain-text or HTML error page: not worth quoting.
   }
   return {};
-}
-
-bool contains_icase(std::string_view haystack, std::string_view needle) {
-  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                     [](unsigned char a, unsigned char b) {
-                       return std::tolower(a) == std::tolower(b);
-                     }) != haystack.end();
 }
 
 std::string subject(const ErrorContext& c) {
@@ -249,9 +243,9 @@ HubError make_http_error(int status, const Headers& headers, std::string_view bo
   if (status == 401) {
     if (code == "GatedRepo") {
       gated();
-    } else if (contains_icase(server, "invalid credentials") ||
-               contains_icase(server, "invalid username or password") ||
-               contains_icase(server, "invalid token")) {
+    } else if (util::contains_icase(server, "invalid credentials") ||
+               util::contains_icase(server, "invalid username or password") ||
+               util::contains_icase(server, "invalid token")) {
       set(HubErrorKind::invalid_token, "the Hub rejected the token",
           "The token is invalid or expired: create a new one at " + c.endpoint +
               "/settings/tokens and set HF_TOKEN (or remove it to read public repositories).");
@@ -261,7 +255,7 @@ HubError make_http_error(int status, const Headers& headers, std::string_view bo
   } else if (status == 403) {
     if (code == "GatedRepo") {
       gated();
-    } else if (contains_icase(server, "access to this resource is disabled")) {
+    } else if (util::contains_icase(server, "access to this resource is disabled")) {
       set(HubErrorKind::disabled, "repository " + c.repo + " is disabled",
           "The Hub has disabled this repository (often for a policy violation); it cannot be "
           "downloaded.");

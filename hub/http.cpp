@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "hub/redact.hpp"
+#include "util/text.hpp"
 
 #ifndef HFAUDIT_VERSION
 #define HFAUDIT_VERSION "0.0.0"
@@ -15,20 +16,13 @@
 
 namespace hfaudit::hub {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
-
 void Headers::add(std::string name, std::string value) {
   m_entries.emplace_back(std::move(name), std::move(value));
 }
 
 std::optional<std::string> Headers::get(std::string_view name) const {
   for (const auto& [key, value] : m_entries) {
-    if (iequals(key, name)) return value;
+    if (util::iequals(key, name)) return value;
   }
   return std::nullopt;
 }
@@ -36,7 +30,7 @@ std::optional<std::string> Headers::get(std::string_view name) const {
 std::vector<std::string> Headers::get_all(std::string_view name) const {
   std::vector<std::string> out;
   for (const auto& [key, value] : m_entries) {
-    if (iequals(key, name)) out.push_back(value);
+    if (util::iequals(key, name)) out.push_back(value);
   }
   return out;
 }

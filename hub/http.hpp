@@ -37,8 +37,6 @@ class Headers {
   std::vector<std::pair<std::string, std::string>> m_entries;
 };
 
-bool iequals(std::string_view a, std::string_view b);
-
 enum class HttpMethod { get, head, post };
 std::string_view to_string(HttpMethod method);
 

@@ -4,22 +4,17 @@
 #include <array>
 #include <cctype>
 
+#include "util/text.hpp"
+
 namespace hfaudit::hub {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Query keys whose values are credentials. Signed CDN URLs (S3, CloudFront, Xet bridge) carry
 // their capability in the query, so those count as secrets too: a signed URL is as good as
 // the token for an hour.
 bool is_secret_query_key(std::string_view key) {
-  const std::string k = lower(key);
+  const std::string k = util::ascii_lower(key);
   static constexpr std::array<std::string_view, 8> k_fragments = {
       "token", "signature", "credential", "secret", "password", "passwd", "key", "policy"};
   for (auto fragment : k_fragments) {
@@ -49,7 +44,7 @@ void replace_all(std::string& text, std::string_view needle, std::string_view wi
 
 // "Bearer <credential>" (any case) -> "Bearer [REDACTED]".
 void redact_bearer(std::string& text) {
-  const std::string lowered = lower(text);
+  const std::string lowered = util::ascii_lower(text);
   std::string out;
   std::size_t copied = 0;
   for (std::size_t pos = lowered.find("bearer "); pos != std::string::npos;
@@ -135,7 +130,7 @@ std::string redact_url(std::string_view url) {
 }
 
 std::string redact_header_value(std::string_view name, std::string_view value) {
-  const std::string n = lower(name);
+  const std::string n = util::ascii_lower(name);
   if (n == "authorization" || n == "proxy-authorization") {
     const std::size_t space = value.find(' ');
     if (space != std::string_view::npos) {

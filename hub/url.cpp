@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/text.hpp"
+
 namespace hfaudit::hub {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Index of the end of scheme://authority in an absolute URL, or npos.
 std::size_t authority_end(std::string_view url) {
@@ -28,7 +23,7 @@ std::optional<UrlOrigin> url_origin(std::string_view url) {
   const auto sep = url.find("://");
   if (sep == std::string_view::npos) return std::nullopt;
   UrlOrigin origin;
-  origin.scheme = lower(url.substr(0, sep));
+  origin.scheme = util::ascii_lower(url.substr(0, sep));
   if (origin.scheme != "http" && origin.scheme != "https") return std::nullopt;
   std::string_view authority = url.substr(sep + 3, authority_end(url) - sep - 3);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
@@ -50,7 +45,7 @@ std::optional<UrlOrigin> url_origin(std::string_view url) {
     port = authority.substr(colon + 1);
   }
   if (host.empty()) return std::nullopt;
-  origin.host = lower(host);
+  origin.host = util::ascii_lower(host);
   if (port.empty()) {
     origin.port = origin.scheme == "https" ? 443 : 80;
   } else {

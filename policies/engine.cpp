@@ -5,6 +5,7 @@
 #include <set>
 
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::policies {
 
@@ -14,13 +15,6 @@ using scan::Format;
 using scan::Severity;
 
 constexpr size_t k_max_listed = 8;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string join(const std::vector<std::string>& items, size_t max_items = k_max_listed) {
   std::string out;
@@ -126,6 +120,8 @@ class Evaluator {
     m_d.repo = in.trust.repo;
     m_d.commit = in.trust.commit;
     m_d.requested_revision = in.requested_revision;
+    m_d.approval = in.approval;
+    m_d.approval_detail = in.approval_detail;
     // File rules judge only the files about to be admitted: the scanned ones
     // after download, the Hub's file list before it.
     if (!in.files.empty()) {
@@ -182,8 +178,8 @@ class Evaluator {
   }
 
   std::optional<AppliedWaiver> find_waiver(const std::string& rule_id) {
-    const std::string repo = lower(m_in.trust.repo);
-    const std::string commit = lower(m_in.trust.commit);
+    const std::string repo = util::ascii_lower(m_in.trust.repo);
+    const std::string commit = util::ascii_lower(m_in.trust.commit);
     for (size_t i = 0; i < m_policy.waivers.size(); ++i) {
       const Waiver& w = m_policy.waivers[i];
       if (!glob_match(w.repo, repo)) continue;
@@ -440,7 +436,7 @@ class Evaluator {
   }
 
   Check pinned_commit() const {
-    const std::string rev = lower(m_in.requested_revision);
+    const std::string rev = util::ascii_lower(m_in.requested_revision);
     if (util::is_lower_hex(rev, util::k_sha1_hex_length))
       return Check::pass("the requested revision is the commit " + rev);
     return Check::fired(
@@ -467,7 +463,7 @@ class Evaluator {
   std::vector<std::string> licences() const {
     // trust joins several declared licences with ", ".
     std::vector<std::string> out;
-    const std::string text = lower(m_in.trust.license);
+    const std::string text = util::ascii_lower(m_in.trust.license);
     size_t start = 0;
     while (start < text.size()) {
       size_t end = text.find(',', start);
@@ -528,14 +524,16 @@ class Evaluator {
         evidence.push_back(path);
     if (evidence.empty()) return Check::pass("no custom code (no auto_map, no .py files)");
     const std::string fact = "custom code: " + join(evidence);
-    const std::string repo = lower(m_in.trust.repo);
+    const std::string repo = util::ascii_lower(m_in.trust.repo);
     for (const auto& p : rule.approved_repos)
       if (glob_match(p, repo))
         return Check::pass(fact + "; allowed because the repository matches '" + p + "'");
     if (m_in.approval == ApprovalStatus::approved)
       return Check::pass(fact + "; allowed because " + m_in.trust.repo + "@" + m_in.trust.commit +
-                         " is approved");
-    Check c = Check::fired(fact + "; the repository is not approved");
+                         " is approved" + approval_suffix());
+    Check c = Check::fired(fact + (m_in.approval == ApprovalStatus::invalidated
+                                       ? "; its approval no longer holds" + approval_suffix()
+                                       : "; the repository is not approved"));
     c.file_hits = std::move(hits);
     return c;
   }
@@ -567,14 +565,20 @@ class Evaluator {
                      "larger than " + format_size(rule.max_bytes));
   }
 
+  // " (approved by alice on ...: reason)" when the caller said who and why.
+  std::string approval_suffix() const {
+    return m_in.approval_detail.empty() ? std::string() : " (" + m_in.approval_detail + ")";
+  }
+
   Check approval() const {
     const std::string what = m_in.trust.repo + "@" + m_in.trust.commit;
     switch (m_in.approval) {
       case ApprovalStatus::approved:
-        return Check::pass(what + " is in the approved-model registry");
+        return Check::pass(what + " is in the approved-model registry" + approval_suffix());
       case ApprovalStatus::invalidated:
         return Check::fired("the approval of " + what +
-                            " is invalidated: its files changed since it was approved");
+                            " is invalidated: its files changed since it was approved" +
+                            approval_suffix());
       case ApprovalStatus::not_approved:
         break;
     }
@@ -688,6 +692,7 @@ nlohmann::json to_json(const Decision& d) {
           {"repo", d.repo},
           {"commit", d.commit},
           {"requested_revision", d.requested_revision},
+          {"approval", {{"status", to_string(d.approval)}, {"detail", d.approval_detail}}},
           {"rules", rules},
           {"files", files},
           {"notes", d.notes}};

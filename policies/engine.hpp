@@ -61,6 +61,8 @@ struct EvaluationInput {
   std::string requested_revision;  // as the user gave it: branch, tag or commit
   int64_t now_unix = 0;            // waiver expiry is judged against this
   ApprovalStatus approval = ApprovalStatus::not_approved;
+  // Who approved, when and why, or what changed since (for the evidence text).
+  std::string approval_detail;
 };
 
 // The waiver that turned a firing rule into `waived`.
@@ -106,6 +108,8 @@ struct Decision {
   std::string repo;
   std::string commit;
   std::string requested_revision;
+  ApprovalStatus approval = ApprovalStatus::not_approved;  // as the caller looked it up
+  std::string approval_detail;
   std::vector<RuleResult> rules;    // the policy's enabled rules, in catalogue order
   std::vector<FileDecision> files;  // every file judged, sorted by path
   std::vector<std::string> notes;   // e.g. waivers that expired or name another commit

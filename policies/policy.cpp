@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "util/hash.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::policies {
 
@@ -78,8 +79,9 @@ const std::vector<RuleInfo> k_catalogue = {
      "this licence is denied by policy: use a model under another licence",
      "no declared licence is on the deny list"},
     {"code.custom_code", Scope::repository, Action::block,
-     "review the code at this commit and approve the repository (hfaudit approve), or use a "
-     "model that needs no trust_remote_code",
+     "review the code at this commit (hfaudit pull REPO@COMMIT --review fetches it without "
+     "admitting it) and record it with hfaudit approve REPO@COMMIT --reason TEXT, or use a model "
+     "that needs no trust_remote_code",
      "no custom code (config auto_map, .py files) unless the repository is approved"},
     {"size.max_total", Scope::repository, Action::block,
      "pull fewer files (--include/--exclude), or raise the limit",
@@ -87,7 +89,8 @@ const std::vector<RuleInfo> k_catalogue = {
     {"size.max_file", Scope::file, Action::block, "exclude the file, or raise the limit",
      "no single file exceeds the given size"},
     {"approval.required", Scope::repository, Action::block,
-     "review the repository at this commit and record it with hfaudit approve REPO@COMMIT",
+     "fetch the commit for review (hfaudit pull REPO@COMMIT --review), review it, and record it "
+     "with hfaudit approve REPO@COMMIT --reason TEXT",
      "the repository at this commit is in the approved-model registry"},
 };
 
@@ -284,13 +287,6 @@ std::vector<Format> format_list(const Value& v) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 enum class GlobKind { author, repo, licence, pickle_import };
 
 // Globs are checked against the characters the Hub allows in the thing they
@@ -329,7 +325,7 @@ std::string glob(const Value& v, GlobKind kind) {
     const size_t slash = s.find('/');
     if (slashes != 1 || slash == 0 || slash + 1 == s.size()) bad("expected org/name");
   }
-  return kind == GlobKind::pickle_import ? s : lower(s);
+  return kind == GlobKind::pickle_import ? s : util::ascii_lower(s);
 }
 
 std::vector<std::string> glob_list(const Value& v, GlobKind kind, bool allow_empty) {
@@ -345,94 +341,95 @@ uint64_t size_value(const Value& v) {
   fail(v.line, v.key, "expected a size such as 500MB or 10GiB, got '" + s + "'");
 }
 
-RuleBase parse_rule_base(const RuleInfo& info, MapReader& r) {
+// The settings of each rule type besides severity and remediation. Each reads
+// its keys from `r` and sets `params` to their names (for the unknown-key hint).
+void read_settings(RuleBase&, MapReader&, std::string&) {}
+void read_settings(FormatListRule& rule, MapReader& r, std::string& params) {
+  rule.formats = format_list(r.require("formats"));
+  params = "formats, ";
+}
+void read_settings(PickleRule& rule, MapReader& r, std::string& params) {
+  if (auto m = r.take("max_severity")) rule.max_severity = finding_severity(*m);
+  params = "max_severity, ";
+}
+void read_settings(SeverityRule& rule, MapReader& r, std::string& params) {
+  rule.max = finding_severity(r.require("max"));
+  params = "max, ";
+}
+void read_settings(HubFlaggedRule& rule, MapReader& r, std::string& params) {
+  if (auto m = r.take("min_level")) rule.min_level = hub_level(*m);
+  params = "min_level, ";
+}
+void read_settings(GlobListRule& rule, MapReader& r, std::string& params) {
+  // Two families share the shape: provenance.*_authors and license.*.
+  const bool licences = rule.id.rfind("license.", 0) == 0;
+  const char* key = licences ? "licenses" : "authors";
+  rule.patterns = glob_list(r.require(key), licences ? GlobKind::licence : GlobKind::author, false);
+  params = std::string(key) + ", ";
+}
+void read_settings(DaysRule& rule, MapReader& r, std::string& params) {
+  rule.days = integer<int64_t>(r.require("days"), 36500);
+  params = "days, ";
+}
+void read_settings(CountRule& rule, MapReader& r, std::string& params) {
+  rule.min = integer<uint64_t>(r.require("min"));
+  params = "min, ";
+}
+void read_settings(SizeRule& rule, MapReader& r, std::string& params) {
+  rule.max_bytes = size_value(r.require("max"));
+  params = "max, ";
+}
+void read_settings(CustomCodeRule& rule, MapReader& r, std::string& params) {
+  if (auto m = r.take("approved_repos")) rule.approved_repos = glob_list(*m, GlobKind::repo, true);
+  params = "approved_repos, ";
+}
+
+// Calls visit(id, slot) for every rule slot of `rules`, in catalogue order:
+// the one list tying rule ids to the fields of Rules.
+template <typename R, typename Visit>
+void for_each_slot(R& rules, Visit&& visit) {
+  visit("formats.allowed", rules.formats_allowed);
+  visit("formats.forbidden", rules.formats_forbidden);
+  visit("formats.require_safetensors", rules.formats_require_safetensors);
+  visit("formats.pickle", rules.formats_pickle);
+  visit("scan.max_severity", rules.scan_max_severity);
+  visit("scan.hub_flagged", rules.scan_hub_flagged);
+  visit("scan.hub_unscanned", rules.scan_hub_unscanned);
+  visit("provenance.allowed_authors", rules.provenance_allowed_authors);
+  visit("provenance.denied_authors", rules.provenance_denied_authors);
+  visit("provenance.gated", rules.provenance_gated);
+  visit("provenance.private", rules.provenance_private);
+  visit("provenance.min_age", rules.provenance_min_age);
+  visit("provenance.pinned_commit", rules.provenance_pinned_commit);
+  visit("community.min_downloads", rules.community_min_downloads);
+  visit("community.min_likes", rules.community_min_likes);
+  visit("documentation.model_card", rules.documentation_model_card);
+  visit("license.allowed", rules.license_allowed);
+  visit("license.denied", rules.license_denied);
+  visit("code.custom_code", rules.code_custom_code);
+  visit("size.max_total", rules.size_max_total);
+  visit("size.max_file", rules.size_max_file);
+  visit("approval.required", rules.approval_required);
+}
+
+void parse_rule(const RuleInfo& info, const Value& v, Rules& rules) {
+  MapReader r(v);
   RuleBase base;
   base.id = std::string(info.id);
   base.line = r.line();
   base.action = info.default_action;
   base.remediation = std::string(info.default_remediation);
-  if (auto v = r.take("severity")) base.action = action(*v);
-  if (auto v = r.take("remediation")) base.remediation = non_empty_text(*v);
-  return base;
-}
-
-void parse_rule(const RuleInfo& info, const Value& v, Rules& rules) {
-  MapReader r(v);
-  const RuleBase base = parse_rule_base(info, r);
-  const std::string_view id = info.id;
-  std::string_view params;  // for the unknown-key hint
-  if (id == "formats.allowed") {
-    rules.formats_allowed = FormatListRule{base, format_list(r.require("formats"))};
-    params = "formats, ";
-  } else if (id == "formats.forbidden") {
-    rules.formats_forbidden = FormatListRule{base, format_list(r.require("formats"))};
-    params = "formats, ";
-  } else if (id == "formats.require_safetensors") {
-    rules.formats_require_safetensors = base;
-  } else if (id == "formats.pickle") {
-    PickleRule rule{base};
-    if (auto m = r.take("max_severity")) rule.max_severity = finding_severity(*m);
-    rules.formats_pickle = rule;
-    params = "max_severity, ";
-  } else if (id == "scan.max_severity") {
-    rules.scan_max_severity = SeverityRule{base, finding_severity(r.require("max"))};
-    params = "max, ";
-  } else if (id == "scan.hub_flagged") {
-    HubFlaggedRule rule{base};
-    if (auto m = r.take("min_level")) rule.min_level = hub_level(*m);
-    rules.scan_hub_flagged = rule;
-    params = "min_level, ";
-  } else if (id == "scan.hub_unscanned") {
-    rules.scan_hub_unscanned = base;
-  } else if (id == "provenance.allowed_authors") {
-    rules.provenance_allowed_authors =
-        GlobListRule{base, glob_list(r.require("authors"), GlobKind::author, false)};
-    params = "authors, ";
-  } else if (id == "provenance.denied_authors") {
-    rules.provenance_denied_authors =
-        GlobListRule{base, glob_list(r.require("authors"), GlobKind::author, false)};
-    params = "authors, ";
-  } else if (id == "provenance.gated") {
-    rules.provenance_gated = base;
-  } else if (id == "provenance.private") {
-    rules.provenance_private = base;
-  } else if (id == "provenance.min_age") {
-    rules.provenance_min_age = DaysRule{base, integer<int64_t>(r.require("days"), 36500)};
-    params = "days, ";
-  } else if (id == "provenance.pinned_commit") {
-    rules.provenance_pinned_commit = base;
-  } else if (id == "community.min_downloads") {
-    rules.community_min_downloads = CountRule{base, integer<uint64_t>(r.require("min"))};
-    params = "min, ";
-  } else if (id == "community.min_likes") {
-    rules.community_min_likes = CountRule{base, integer<uint64_t>(r.require("min"))};
-    params = "min, ";
-  } else if (id == "documentation.model_card") {
-    rules.documentation_model_card = base;
-  } else if (id == "license.allowed") {
-    rules.license_allowed =
-        GlobListRule{base, glob_list(r.require("licenses"), GlobKind::licence, false)};
-    params = "licenses, ";
-  } else if (id == "license.denied") {
-    rules.license_denied =
-        GlobListRule{base, glob_list(r.require("licenses"), GlobKind::licence, false)};
-    params = "licenses, ";
-  } else if (id == "code.custom_code") {
-    CustomCodeRule rule{base, {}};
-    if (auto m = r.take("approved_repos"))
-      rule.approved_repos = glob_list(*m, GlobKind::repo, true);
-    rules.code_custom_code = rule;
-    params = "approved_repos, ";
-  } else if (id == "size.max_total") {
-    rules.size_max_total = SizeRule{base, size_value(r.require("max"))};
-    params = "max, ";
-  } else if (id == "size.max_file") {
-    rules.size_max_file = SizeRule{base, size_value(r.require("max"))};
-    params = "max, ";
-  } else if (id == "approval.required") {
-    rules.approval_required = base;
-  }
-  r.finish(std::string(params) + "severity, remediation");
+  if (auto s = r.take("severity")) base.action = action(*s);
+  if (auto s = r.take("remediation")) base.remediation = non_empty_text(*s);
+  std::string params;
+  for_each_slot(rules, [&](std::string_view id, auto& slot) {
+    if (id != info.id) return;
+    typename std::decay_t<decltype(slot)>::value_type rule{};
+    static_cast<RuleBase&>(rule) = base;
+    read_settings(rule, r, params);
+    slot = std::move(rule);
+  });
+  r.finish(params + "severity, remediation");
 }
 
 Waiver parse_waiver(const Value& v) {
@@ -441,7 +438,7 @@ Waiver parse_waiver(const Value& v) {
   w.line = r.line();
   w.repo = glob(r.require("repo"), GlobKind::repo);
   if (auto c = r.take("commit")) {
-    w.commit = lower(scalar(*c));
+    w.commit = util::ascii_lower(scalar(*c));
     if (!util::is_lower_hex(w.commit, util::k_sha1_hex_length))
       fail(c->line, c->key, "expected a full 40-character commit id, got '" + scalar(*c) + "'");
   }
@@ -560,33 +557,10 @@ const RuleInfo* find_rule(std::string_view id) {
 }
 
 std::vector<std::string> Policy::rule_ids() const {
-  const std::vector<const RuleBase*> all = {
-      rules.formats_allowed ? &*rules.formats_allowed : nullptr,
-      rules.formats_forbidden ? &*rules.formats_forbidden : nullptr,
-      rules.formats_require_safetensors ? &*rules.formats_require_safetensors : nullptr,
-      rules.formats_pickle ? &*rules.formats_pickle : nullptr,
-      rules.scan_max_severity ? &*rules.scan_max_severity : nullptr,
-      rules.scan_hub_flagged ? &*rules.scan_hub_flagged : nullptr,
-      rules.scan_hub_unscanned ? &*rules.scan_hub_unscanned : nullptr,
-      rules.provenance_allowed_authors ? &*rules.provenance_allowed_authors : nullptr,
-      rules.provenance_denied_authors ? &*rules.provenance_denied_authors : nullptr,
-      rules.provenance_gated ? &*rules.provenance_gated : nullptr,
-      rules.provenance_private ? &*rules.provenance_private : nullptr,
-      rules.provenance_min_age ? &*rules.provenance_min_age : nullptr,
-      rules.provenance_pinned_commit ? &*rules.provenance_pinned_commit : nullptr,
-      rules.community_min_downloads ? &*rules.community_min_downloads : nullptr,
-      rules.community_min_likes ? &*rules.community_min_likes : nullptr,
-      rules.documentation_model_card ? &*rules.documentation_model_card : nullptr,
-      rules.license_allowed ? &*rules.license_allowed : nullptr,
-      rules.license_denied ? &*rules.license_denied : nullptr,
-      rules.code_custom_code ? &*rules.code_custom_code : nullptr,
-      rules.size_max_total ? &*rules.size_max_total : nullptr,
-      rules.size_max_file ? &*rules.size_max_file : nullptr,
-      rules.approval_required ? &*rules.approval_required : nullptr,
-  };
   std::vector<std::string> out;
-  for (const RuleBase* r : all)
-    if (r) out.push_back(r->id);
+  for_each_slot(rules, [&out](std::string_view, const auto& slot) {
+    if (slot) out.push_back(slot->id);
+  });
   return out;
 }
 

@@ -7,8 +7,10 @@
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
+#include "app/approvals.hpp"
 #include "app/info.hpp"
 #include "cache/blob_store.hpp"
 #include "cache/hf_view.hpp"
@@ -515,13 +517,15 @@ std::string describe_reasons(const policies::Decision& decision, const std::stri
 }
 
 policies::EvaluationInput evaluation_input(const PullOptions& options, const PullResult& result,
+                                           const ApprovalLookup& approval,
                                            std::vector<scan::FileReport> files) {
   policies::EvaluationInput input;
   input.trust = *result.trust;
   input.files = std::move(files);
   input.requested_revision = result.revision;
   input.now_unix = options.now_unix;
-  input.approval = options.approval;
+  input.approval = approval.status;
+  input.approval_detail = approval.detail;
   return input;
 }
 
@@ -625,6 +629,44 @@ void publish(const PullOptions& options, cache::Index& index, const cache::HfVie
   });
 }
 
+// The file states of a cached commit are its latest judgement. They hold only
+// if it was made by this policy and under the approval status in force now (an
+// approval given or revoked since changes the verdict); otherwise the commit
+// is judged again, which needs the Hub's metadata.
+bool cached_verdict_holds(const PullOptions& options, cache::Index& index, const std::string& repo,
+                          const std::string& commit) {
+  if (!options.policy) return true;
+  auto decisions = index.decisions(repo, commit);
+  if (!decisions) return false;
+  const auto latest =
+      std::find_if(decisions->rbegin(), decisions->rend(),
+                   [](const cache::DecisionRecord& d) { return !d.path.has_value(); });
+  if (latest == decisions->rend() || latest->policy_sha256 != options.policy->sha256) return false;
+  const auto judged = nlohmann::json::parse(latest->reasons_json, nullptr, false);
+  const auto approval = judged.is_object() ? judged.value("/approval/status"_json_pointer,
+                                                          std::string("not_approved"))
+                                           : std::string("not_approved");
+  return approval == policies::to_string(lookup_approval(index, repo, commit).status);
+}
+
+// The index holds rows only for files selected by earlier pulls: every file
+// of the commit this pull selects (the Hub's listing, kept in the trust
+// snapshot) must have one, or the cache cannot answer.
+bool rows_cover_selection(const PullOptions& options, cache::Index& index, const std::string& repo,
+                          const std::string& commit, const std::vector<cache::FileRecord>& rows) {
+  auto trust = index.latest_trust_snapshot(repo, commit);
+  if (!trust || !*trust) return false;
+  const auto listing = nlohmann::json::parse(**trust, nullptr, false);
+  if (!listing.is_object()) return false;
+  std::set<std::string> have;
+  for (const auto& r : rows) have.insert(r.path);
+  for (const auto& listed : listing.value("/hub_security/files"_json_pointer, nlohmann::json())) {
+    const std::string path = listed.value("path", "");
+    if (selected(options, path) && !have.count(path)) return false;
+  }
+  return true;
+}
+
 // Serves a pull from the index alone: the commit and every selected file must
 // already be verified. Returns false when the cache cannot answer.
 bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResult& result) {
@@ -634,19 +676,11 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     if (!resolved || !*resolved) return false;
     commit = **resolved;
   }
-  // The cached verdicts hold only for the policy that made them: under any
-  // other policy the commit is judged again (which needs the Hub's metadata).
-  if (options.policy) {
-    auto decisions = index.decisions(result.repo, commit);
-    if (!decisions) return false;
-    const bool judged_by_this_policy =
-        std::any_of(decisions->begin(), decisions->end(), [&](const cache::DecisionRecord& d) {
-          return !d.path && d.policy_sha256 == options.policy->sha256;
-        });
-    if (!judged_by_this_policy) return false;
-  }
+  if (!cached_verdict_holds(options, index, result.repo, commit)) return false;
   auto files = index.files(result.repo, commit);
-  if (!files || files->empty()) return false;
+  if (!files || files->empty() ||
+      !rows_cover_selection(options, index, result.repo, commit, *files))
+    return false;
   std::vector<PulledFile> out;
   for (const auto& record : *files) {
     PulledFile f;
@@ -660,7 +694,9 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
     } else if (record.state == cache::FileState::verified && record.blob_sha256) {
       f.sha256 = *record.blob_sha256;
       f.outcome = FileOutcome::linked;
-    } else if (record.state == cache::FileState::blocked) {
+    } else if (record.state == cache::FileState::blocked &&
+               (record.blob_sha256 || !options.review)) {
+      // Blocked before download has no bytes; a review pull must fetch them.
       f.outcome = FileOutcome::blocked;
       f.reason = "blocked when it was pulled";
     } else {
@@ -771,13 +807,7 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
       result.files.push_back(std::move(f));
       continue;
     }
-    cache::FileRecord record;
-    record.path = e.path;
-    record.size = f.size;
-    record.git_oid = e.oid;
-    record.storage = e.lfs ? cache::Storage::lfs : cache::Storage::regular;
-    if (e.lfs) record.sha256 = e.lfs->oid;
-    records.push_back(record);
+    records.push_back(file_record(e));
     Wanted w;
     w.index = result.files.size();
     w.entry = e;
@@ -794,11 +824,18 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
   if (auto upserted = (*index)->upsert_files(result.repo, result.commit, records); !upserted)
     return failure(std::move(result), PullFailure::Kind::cache, upserted.error().message);
 
+  // Approvals are per commit and checked against the Hub's listing of it.
+  const ApprovalLookup approval =
+      options.policy ? lookup_approval(**index, result.repo, result.commit, &state->tree)
+                     : ApprovalLookup{};
+
   // Repository-level rules (provenance, licence, custom code, Hub flags...)
-  // need no bytes: a block there stops the pull before any download.
+  // need no bytes: a block there stops the pull before any download, unless
+  // the files are wanted for review.
   if (options.policy) {
-    result.decision = policies::evaluate(*options.policy, evaluation_input(options, result, {}));
-    if (result.decision->repository_verdict == policies::Verdict::block) {
+    result.decision =
+        policies::evaluate(*options.policy, evaluation_input(options, result, approval, {}));
+    if (result.decision->repository_verdict == policies::Verdict::block && !options.review) {
       for (auto& f : result.files)
         if (f.outcome != FileOutcome::excluded && f.failure == FailureKind::none) {
           f.outcome = FileOutcome::blocked;
@@ -823,8 +860,8 @@ PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const Pul
         reports.push_back(f.report);
         reports.back().path = f.path;
       }
-    result.decision =
-        policies::evaluate(*options.policy, evaluation_input(options, result, std::move(reports)));
+    result.decision = policies::evaluate(
+        *options.policy, evaluation_input(options, result, approval, std::move(reports)));
     for (auto& f : result.files)
       if (f.outcome == FileOutcome::linked && !result.decision->admits(f.path)) {
         f.outcome = FileOutcome::blocked;

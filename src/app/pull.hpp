@@ -82,8 +82,13 @@ struct PullOptions {
   // scan reports after (files it does not admit stay out of the snapshot).
   // Without one, a built-in gate blocks files whose scan reaches `block_at`
   // or that the Hub flagged unsafe.
+  // The approval status the policy sees is looked up in the approved-model
+  // registry (app/approvals.hpp) once the revision resolved to a commit.
   const policies::Policy* policy = nullptr;
-  policies::ApprovalStatus approval = policies::ApprovalStatus::not_approved;
+  // Fetch, verify and scan every selected file even when the policy blocks
+  // the repository before download, so a person can review the commit and
+  // approve it; blocked files still never enter the snapshot.
+  bool review = false;
   scan::Severity block_at = scan::Severity::medium;
   bool offline = false;           // serve from the cache only
   size_t parallel_downloads = 8;  // files in flight at once

@@ -53,6 +53,8 @@ int run(int argc, char** argv) {
       {"pull", add_pull_command(app, output)},     {"ls", add_ls_command(app, output)},
       {"verify", add_verify_command(app, output)}, {"gc", add_gc_command(app, output)},
       {"policy", add_policy_command(app, output)},
+      {"approve", add_approve_command(app, output)},
+      {"approvals", add_approvals_command(app, output)},
   };
 
   try {

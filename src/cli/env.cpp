@@ -141,6 +141,7 @@ Environment read_environment(std::string* warnings) {
   e.offline = is_truthy(env("HF_HUB_OFFLINE").value_or("")) ||
               is_truthy(env("TRANSFORMERS_OFFLINE").value_or(""));
   e.ci = env("CI").has_value();
+  e.user = env("USER").value_or(env("LOGNAME").value_or(""));
   if (auto t = seconds_value("HF_HUB_ETAG_TIMEOUT", warnings)) e.etag_timeout = *t;
   if (auto t = seconds_value("HF_HUB_DOWNLOAD_TIMEOUT", warnings)) e.download_timeout = *t;
   if (auto n = integer_value("HFAUDIT_HTTP_RETRIES", 0, 20, warnings))

@@ -25,6 +25,7 @@ struct Environment {
   std::chrono::milliseconds etag_timeout{10'000};      // HF_HUB_ETAG_TIMEOUT (s)
   std::chrono::milliseconds download_timeout{10'000};  // HF_HUB_DOWNLOAD_TIMEOUT (s)
   bool ci = false;                                     // CI is set
+  std::string user;  // USER, else LOGNAME: who records an approval unless --by says otherwise
   // hfaudit's own HTTP tuning (docs/cli.md, "Environment"); nullopt keeps the client default.
   std::optional<int> http_retries;                        // HFAUDIT_HTTP_RETRIES (0-20)
   std::optional<std::chrono::milliseconds> http_backoff;  // HFAUDIT_HTTP_BACKOFF_MS (0-60000)

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "app/approvals.hpp"
 #include "app/info.hpp"
 #include "cli/commands.hpp"
 #include "cli/env.hpp"
@@ -14,6 +15,7 @@
 #include "cli/policy_setup.hpp"
 #include "policies/engine.hpp"
 #include "policies/selection.hpp"
+#include "report/policy_report.hpp"
 
 namespace hfaudit::cli {
 
@@ -114,37 +116,6 @@ ExitCode run_check(const PolicyArgs& args, const OutputOptions& output) {
   return write_document(output, line) ? ExitCode::ok : ExitCode::input;
 }
 
-std::string_view outcome_mark(policies::Outcome o) {
-  switch (o) {
-    case policies::Outcome::pass:
-      return "pass ";
-    case policies::Outcome::warn:
-      return "WARN ";
-    case policies::Outcome::block:
-      return "BLOCK";
-    case policies::Outcome::waived:
-      return "waive";
-    case policies::Outcome::not_applicable:
-      return "n/a  ";
-  }
-  return "?";
-}
-
-std::string render_decision_text(const policies::Decision& d, const std::string& source) {
-  std::string out = fmt::format(
-      "{}@{} (requested {}): {} under policy '{}' ({}, sha256 {})\n", d.repo, d.commit,
-      d.requested_revision.empty() ? "main" : d.requested_revision, policies::to_string(d.verdict),
-      d.policy_name, source, d.policy_sha256.substr(0, 12));
-  for (const auto& r : d.rules) {
-    out += fmt::format("  {}  {}: {}\n", outcome_mark(r.outcome), r.id, r.evidence);
-    if (r.outcome == policies::Outcome::block || r.outcome == policies::Outcome::warn)
-      out += fmt::format("         fix: {}\n", r.remediation);
-  }
-  for (const auto& n : d.notes) out += fmt::format("  note: {}\n", n);
-  out += "Content rules (formats, scan findings) are judged when hfaudit pull scans the files.\n";
-  return out;
-}
-
 ExitCode run_explain(const PolicyArgs& args, const OutputOptions& output) {
   auto ref = parse_repo_argument(args.repo, args.revision);
   if (!ref) return ExitCode::usage;
@@ -157,16 +128,20 @@ ExitCode run_explain(const PolicyArgs& args, const OutputOptions& output) {
   auto client = make_hub_client(env, output.verbose);
   if (!client) return ExitCode::usage;
   const int64_t now = now_unix();
-  auto report = app::gather_info(*client, *ref, now);
-  if (!report) return report_hub_error("cannot assess repository", ref->repo.str(), report.error());
+  auto state = app::fetch_repo_state(*client, *ref, now);
+  if (!state) return report_hub_error("cannot assess repository", ref->repo.str(), state.error());
 
+  // The approved-model registry lives in the cache index; explain reads it
+  // (checked against the Hub's listing of the commit) but never creates a cache.
+  const app::ApprovalLookup approval =
+      app::lookup_approval(cache::CacheOptions{env.hfaudit_home, env.hf_hub_cache},
+                           state->trust.repo, state->trust.commit, &state->tree);
   policies::EvaluationInput in;
-  in.trust = std::move(*report);
+  in.trust = std::move(state->trust);
   in.requested_revision = ref->revision;
   in.now_unix = now;
-  // The approved-model registry is not consulted here yet (it lives in the
-  // cache index): approval.required reports not approved.
-  in.approval = policies::ApprovalStatus::not_approved;
+  in.approval = approval.status;
+  in.approval_detail = approval.detail;
   const policies::Decision d = policies::evaluate(*policy, in);
 
   const std::string source =
@@ -182,7 +157,7 @@ ExitCode run_explain(const PolicyArgs& args, const OutputOptions& output) {
                           {"decision", policies::to_json(d)}};
     document = doc.dump(2) + "\n";
   } else {
-    document = render_decision_text(d, source);
+    document = report::render_decision_text(d, source);
   }
   if (!write_document(output, document)) return ExitCode::input;
   return d.verdict == policies::Verdict::block ? ExitCode::policy_blocked : ExitCode::ok;

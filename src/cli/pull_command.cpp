@@ -10,6 +10,7 @@
 #include "cli/env.hpp"
 #include "cli/hub_setup.hpp"
 #include "cli/policy_setup.hpp"
+#include "report/policy_report.hpp"
 #include "report/text_style.hpp"
 
 namespace hfaudit::cli {
@@ -23,6 +24,7 @@ struct PullArgs {
   std::vector<std::string> exclude;
   std::string policy;
   bool offline = false;
+  bool review = false;
   size_t jobs = 8;
 };
 
@@ -40,6 +42,8 @@ Examples:
   hfaudit pull org/model@v1.0 --include '*.safetensors' --include '*.json'
   hfaudit pull org/model --exclude '*.bin' --exclude '*.pt' --json
   HF_HUB_OFFLINE=1 hfaudit pull org/model@COMMIT      # from the cache only
+  hfaudit pull org/model@COMMIT --review    # fetch a blocked commit for review,
+  hfaudit approve org/model@COMMIT --reason 'reviewed modeling.py'   # then approve it
 
 Exit codes: 0 everything selected is in the snapshot, 2 usage error, 3 cache
 not writable, 4 Hub error, 5 bytes did not match their hash, 6 blocked by the
@@ -47,7 +51,9 @@ policy (or an unsafe path in the repository).
 
 The policy is --policy FILE, else HFAUDIT_POLICY, else $HFAUDIT_HOME/policy.yaml,
 else the built-in default (docs/policies.md). It is evaluated on the Hub's
-metadata before any download, and on the scan reports after.)";
+metadata before any download, and on the scan reports after. Rules such as
+approval.required and code.custom_code read the approved-model registry
+(hfaudit approve, hfaudit approvals).)";
 
 std::string eta(uint64_t remaining, double rate) {
   if (rate <= 0) return "--:--";
@@ -146,15 +152,7 @@ std::string render_text(const app::PullResult& r, bool verbose, bool color, doub
       fmt::format("{} linked, {} blocked, {} failed, {} excluded; {} fetched in {:.2f} s{}\n",
                   counts[0], counts[1], counts[2], counts[3], report::human_size(r.bytes_fetched),
                   seconds, r.network_used ? "" : " (from the cache, no request)");
-  if (r.decision) {
-    out += fmt::format("policy {}: {}\n", r.decision->policy_name,
-                       policies::to_string(r.decision->verdict));
-    for (const auto& rule : r.decision->rules)
-      if (rule.outcome == policies::Outcome::warn || rule.outcome == policies::Outcome::block ||
-          rule.outcome == policies::Outcome::waived)
-        out += fmt::format("  {:<7} {:<32} {}\n", policies::to_string(rule.outcome), rule.id,
-                           rule.evidence);
-  }
+  if (r.decision) out += report::render_decision_summary(*r.decision);
   if (!r.snapshot_dir.empty()) out += fmt::format("snapshot: {}\n", r.snapshot_dir);
   return out;
 }
@@ -176,6 +174,9 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
       ->check(CLI::Range(1, 64))
       ->default_str("8");
   cmd->add_flag("--offline", args->offline, "Serve from the cache only (as HF_HUB_OFFLINE=1)");
+  cmd->add_flag("--review", args->review,
+                "Fetch, verify and scan the files even when the policy blocks the repository, "
+                "for review before hfaudit approve (blocked files stay out of the snapshot)");
   cmd->add_flag("--json", output.json, "Write the hfaudit.pull/1 JSON document");
   cmd->add_option("-o,--output", output.output_file,
                   "Write the document to FILE instead of stdout");
@@ -198,6 +199,7 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
     options.include = args->include;
     options.exclude = args->exclude;
     options.offline = args->offline || env.offline;
+    options.review = args->review;
     options.parallel_downloads = args->jobs;
     if (env.range_threshold) options.range_threshold = *env.range_threshold;
     if (env.range_part_size) options.range_part_size = *env.range_part_size;

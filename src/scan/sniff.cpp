@@ -6,6 +6,7 @@
 #include <string>
 
 #include "scan/format_scanners.hpp"
+#include "util/text.hpp"
 
 namespace hfaudit::scan {
 
@@ -20,10 +21,7 @@ std::string lower_extension(std::string_view name) {
   if (slash != std::string_view::npos) name = name.substr(slash + 1);
   const size_t dot = name.find_last_of('.');
   if (dot == std::string_view::npos || dot == 0) return {};
-  std::string ext(name.substr(dot));
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext;
+  return util::ascii_lower(name.substr(dot));
 }
 
 // safetensors: u64 LE header length, then a JSON object starting with '{'.

@@ -96,6 +96,23 @@ class Walker {
   bool m_have_eocd64 = false;
 };
 
+// Calls on_zip64(payload) for each zip64 extended-information field in a
+// header's extra data; false if a field's length runs past the data (the
+// walk stops there).
+template <typename OnZip64>
+bool for_each_zip64_field(std::string_view extra, OnZip64&& on_zip64) {
+  size_t pos = 0;
+  while (pos + 4 <= extra.size()) {
+    const uint16_t id = le16(extra.data() + pos);
+    const uint16_t len = le16(extra.data() + pos + 2);
+    pos += 4;
+    if (len > extra.size() - pos) return false;
+    if (id == k_zip64_extra_id) on_zip64(extra.substr(pos, len));
+    pos += len;
+  }
+  return true;
+}
+
 // The end record is the last signature in the final 64 KiB + 22 bytes that
 // leaves room for a whole record: the choice of Python's zipfile and miniz.
 std::optional<uint64_t> Walker::find_eocd() {
@@ -270,33 +287,23 @@ void Walker::parse_central_extra(std::string_view extra, ZipEntry& entry, bool& 
   const bool need_usize = entry.uncompressed_size == k_saturated32;
   const bool need_csize = entry.compressed_size == k_saturated32;
   const bool need_offset = entry.local_offset == k_saturated32;
-  size_t pos = 0;
-  while (pos + 4 <= extra.size()) {
-    const uint16_t id = le16(extra.data() + pos);
-    const uint16_t len = le16(extra.data() + pos + 2);
-    pos += 4;
-    if (len > extra.size() - pos) {
-      bad = true;
-      return;
-    }
-    if (id == k_zip64_extra_id) {
-      std::string_view field = extra.substr(pos, len);
-      size_t at = 0;
-      auto take = [&](uint64_t& out) {
-        if (at + 8 > field.size()) {
-          bad = true;
-          return;
-        }
-        out = le64(field.data() + at);
-        at += 8;
-      };
-      if (need_usize) take(entry.uncompressed_size);
-      if (need_csize) take(entry.compressed_size);
-      if (need_offset) take(entry.local_offset);
-      m_dir.zip64 = true;
-    }
-    pos += len;
-  }
+  const bool complete = for_each_zip64_field(extra, [&](std::string_view field) {
+    // In the central directory the field holds only the saturated values, in order.
+    size_t at = 0;
+    auto take = [&](uint64_t& out) {
+      if (at + 8 > field.size()) {
+        bad = true;
+        return;
+      }
+      out = le64(field.data() + at);
+      at += 8;
+    };
+    if (need_usize) take(entry.uncompressed_size);
+    if (need_csize) take(entry.compressed_size);
+    if (need_offset) take(entry.local_offset);
+    m_dir.zip64 = true;
+  });
+  if (!complete) bad = true;
 }
 
 void Walker::read_central_directory() {
@@ -395,20 +402,14 @@ std::optional<LocalHeader> read_local_header(const util::ByteSource& bytes, uint
   if (!rest) return std::nullopt;
   h.name = rest->substr(0, name_len);
   const std::string_view extra = std::string_view(*rest).substr(name_len);
-  size_t pos = 0;
-  while (pos + 4 <= extra.size()) {
-    const uint16_t id = le16(extra.data() + pos);
-    const uint16_t len = le16(extra.data() + pos + 2);
-    pos += 4;
-    if (len > extra.size() - pos) break;
+  // A malformed extra here is judged by the central-directory comparison.
+  for_each_zip64_field(extra, [&](std::string_view field) {
     // In local headers the zip64 field holds both sizes whenever present.
-    if (id == k_zip64_extra_id && len >= 16) {
-      h.zip64 = true;
-      if (h.uncompressed_size == k_saturated32) h.uncompressed_size = le64(extra.data() + pos);
-      if (h.compressed_size == k_saturated32) h.compressed_size = le64(extra.data() + pos + 8);
-    }
-    pos += len;
-  }
+    if (field.size() < 16) return;
+    h.zip64 = true;
+    if (h.uncompressed_size == k_saturated32) h.uncompressed_size = le64(field.data());
+    if (h.compressed_size == k_saturated32) h.compressed_size = le64(field.data() + 8);
+  });
   h.data_offset = offset + k_local_size + name_len + extra_len;
   return h;
 }

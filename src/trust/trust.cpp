@@ -4,6 +4,8 @@
 #include <array>
 #include <set>
 
+#include "util/text.hpp"
+
 namespace hfaudit::trust {
 
 namespace {
@@ -28,13 +30,6 @@ constexpr std::array<std::string_view, 28> k_open_licences{
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::string_view base_name(std::string_view path) {
@@ -267,7 +262,7 @@ std::string_view to_string(SafetensorsCoverage coverage) {
 }
 
 FileKind classify_by_name(std::string_view path) {
-  const std::string name = lower(base_name(path));
+  const std::string name = util::ascii_lower(base_name(path));
   if (ends_with(name, ".safetensors")) return FileKind::safetensors;
   for (std::string_view ext : {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy",
                                ".npz", ".dill", ".sav", ".mar"})
@@ -347,7 +342,7 @@ TrustReport assess(const TrustInput& in) {
   if (r.license.empty())
     for (const auto& tag : info.tags)
       if (tag.rfind("license:", 0) == 0) r.license = tag.substr(8);
-  const std::string licence = lower(r.license);
+  const std::string licence = util::ascii_lower(r.license);
   r.license_known_open =
       std::find(k_open_licences.begin(), k_open_licences.end(), licence) != k_open_licences.end();
 

@@ -92,13 +92,13 @@ BOOST_AUTO_TEST_CASE(v1_database_migrates_to_latest_keeping_its_data) {
     BOOST_TEST(!index->record_scan({k_sha_1, "scan/1", Severity::low, "[]", 0}).ok());
   }
   auto index = open_index(path);
-  BOOST_TEST(*index->schema_version() == 2);
+  BOOST_TEST(*index->schema_version() == Index::k_schema_version);
   BOOST_TEST(index->snapshots()->size() == 1u);
   BOOST_TEST(index->find_blob(k_sha_1)->has_value());
   BOOST_TEST(index->record_scan({k_sha_1, "scan/1", Severity::low, "[]", 0}).ok());
   // Re-opening an up-to-date index is a no-op.
   index.reset();
-  BOOST_TEST(*open_index(path)->schema_version() == 2);
+  BOOST_TEST(*open_index(path)->schema_version() == Index::k_schema_version);
 }
 
 BOOST_AUTO_TEST_CASE(newer_schema_and_non_databases_are_refused) {

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "test_support.hpp"
+#include "util/text.hpp"
 
 using namespace hfaudit::hub;
 using namespace std::chrono_literals;
@@ -21,7 +22,7 @@ const std::string k_resolve =
 
 std::optional<std::string> header(const HttpRequest& request, std::string_view name) {
   for (const auto& [key, value] : request.headers) {
-    if (iequals(key, name)) return value;
+    if (hfaudit::util::iequals(key, name)) return value;
   }
   return std::nullopt;
 }

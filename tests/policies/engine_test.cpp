@@ -398,6 +398,33 @@ BOOST_AUTO_TEST_CASE(approval_status) {
   BOOST_CHECK(d.find("approval.required")->evidence.find("invalidated") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(approval_detail_reaches_evidence_and_json) {
+  const Policy p = make_policy("  approval.required: {}\n  code.custom_code: {}\n");
+  EvaluationInput in = good_input();
+  in.trust.custom_code = true;
+  in.trust.custom_code_evidence = {"modeling.py"};
+  in.approval = ApprovalStatus::approved;
+  in.approval_detail = "approved by alice on 2026-11-26 17:00 UTC: reviewed";
+  Decision d = evaluate(p, in);
+  BOOST_CHECK(d.verdict == Verdict::allow);
+  BOOST_CHECK(d.approval == ApprovalStatus::approved);
+  BOOST_CHECK(d.find("approval.required")->evidence.find("(approved by alice") !=
+              std::string::npos);
+  BOOST_CHECK(d.find("code.custom_code")->evidence.find("is approved (approved by alice") !=
+              std::string::npos);
+  const nlohmann::json j = to_json(d);
+  BOOST_CHECK_EQUAL(j["approval"]["status"], "approved");
+  BOOST_CHECK_EQUAL(j["approval"]["detail"], in.approval_detail);
+
+  in.approval = ApprovalStatus::invalidated;
+  in.approval_detail = "modeling.py changed";
+  d = evaluate(p, in);
+  BOOST_CHECK_EQUAL(outcome_of(d, "code.custom_code"), Outcome::block);
+  BOOST_CHECK(d.find("code.custom_code")->evidence.find("no longer holds (modeling.py changed)") !=
+              std::string::npos);
+  BOOST_CHECK_EQUAL(to_json(d)["approval"]["status"], "invalidated");
+}
+
 BOOST_AUTO_TEST_CASE(builtin_default_blocks_a_malicious_pickle) {
   auto p = load_policy_file(std::string(HFAUDIT_SOURCE_DIR) + "/policies/default.yaml");
   BOOST_REQUIRE(p);
