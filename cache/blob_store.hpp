@@ -176,6 +176,8 @@ class BlobWriter {
   // Restores the prefix and pending ranges at open (Resume::yes).
   util::Status resume(uint64_t file_size, uint64_t block_size);
   void remove_checkpoint();
+  // Starts (does not wait for) the writeback of hashed bytes, every few MiB.
+  void start_writeback();
   std::string ranges_path() const { return m_partial_path + ".ranges"; }
   util::Status hash_from_file(uint64_t end);
   util::Status drain_pending();
@@ -193,6 +195,7 @@ class BlobWriter {
   uint64_t m_append_at = 0;
   uint64_t m_frontier = 0;
   uint64_t m_reread = 0;
+  uint64_t m_written_back = 0;             // bytes whose writeback start_writeback() started
   std::map<uint64_t, uint64_t> m_pending;  // start -> end of written, unhashed ranges
   std::optional<IntegrityMismatch> m_mismatch;
   enum class State { open, committed, failed } m_state = State::open;

@@ -180,48 +180,78 @@ class Session {
     return e;
   }
 
-  // An API call: relative (same-host) redirects are followed, statuses >= 400 become errors.
-  HubResult<HttpResponse> api_call(HttpRequest request, const ErrorContext& context) const {
+  // Which redirects walk() follows by hand.
+  enum class Follow {
+    same_origin,  // API calls: a Location on another origin is refused (it could collect tokens)
+    relative,     // file metadata: an absolute Location ends the walk (it is the download URL)
+    any,          // downloads: any http(s) Location (the CDN)
+  };
+
+  // The answer a walk ended on: not a redirect it followed.
+  struct Walked {
+    HttpResponse response;
+    std::string url;  // the URL that answered
+    int hops = 0;     // redirects followed
+    int attempts = 0;
+  };
+
+  // Sends `request` and follows redirects by hand, at most max_redirects and never to a URL
+  // already visited; execute() decides per hop whether Authorization goes along. `on_answer`
+  // sees every answer, redirects included. A redirect without Location ends the walk.
+  HubResult<Walked> walk(HttpRequest request, const ErrorContext& context, Follow follow,
+                         const std::uint64_t* delivered = nullptr,
+                         const std::function<void(const HttpResponse&)>& on_answer = {}) const {
     std::set<std::string> seen{request.url};
     for (int hop = 0;; ++hop) {
-      Exchange exchange = HFAUDIT_TRY(execute(request, context, Idempotent::yes));
-      HttpResponse& response = exchange.response;
-      if (is_redirect(response.status)) {
-        const auto location = response.headers.get("Location");
-        if (!location) {
-          return bad_response("HTTP " + std::to_string(response.status) +
-                                  " without a Location header from " + shown(request.url),
-                              response);
-        }
-        std::string next = resolve_location(request.url, *location);
-        // Renamed repositories answer with a relative Location; an API call is never sent to
-        // another origin (it could be a trap that collects tokens from a mirror's answers).
-        if (!same_origin(next, m_options.endpoint)) {
-          return bad_response(
-              "the Hub redirected an API call to another host (" + shown(next) + ")", response);
-        }
-        if (!seen.insert(next).second || hop >= m_options.max_redirects) {
-          return redirect_loop(next, hop + 1);
-        }
-        request.url = std::move(next);
-        continue;
+      Exchange exchange = HFAUDIT_TRY(execute(request, context, Idempotent::yes, delivered));
+      if (on_answer) on_answer(exchange.response);
+      const auto location = exchange.response.headers.get("Location");
+      const bool follows = is_redirect(exchange.response.status) && location &&
+                           (follow != Follow::relative || is_relative_location(*location));
+      if (!follows)
+        return Walked{std::move(exchange.response), std::move(request.url), hop, exchange.attempts};
+      std::string next = resolve_location(request.url, *location);
+      if (follow == Follow::same_origin && !same_origin(next, m_options.endpoint)) {
+        return bad_response("the Hub redirected an API call to another host (" + shown(next) + ")",
+                            exchange.response);
       }
-      if (response.status >= 400) {
-        ErrorContext c = context;
-        c.url = request.url;
-        c.token = token();
-        c.token_sent = m_options.token && same_origin(request.url, m_options.endpoint)
-                           ? TokenSent::yes
-                           : TokenSent::no;
-        HubError error = make_http_error(response.status, response.headers, response.body, c);
-        error.attempts = exchange.attempts;
-        return error;
+      if (!url_origin(next)) {
+        return bad_response("redirect to a non-HTTP URL (" + shown(next) + ")", exchange.response);
       }
-      if (response.status < 200) {
-        return bad_response("unexpected HTTP " + std::to_string(response.status), response);
+      if (!seen.insert(next).second || hop >= m_options.max_redirects) {
+        return redirect_loop(next, hop + 1);
       }
-      return std::move(response);
+      request.url = std::move(next);
     }
+  }
+
+  // The typed error of an answer >= 400 from `walked.url`.
+  HubError http_error(const Walked& walked, const ErrorContext& context) const {
+    ErrorContext c = context;
+    c.url = walked.url;
+    c.token = token();
+    c.token_sent = m_options.token && same_origin(walked.url, m_options.endpoint) ? TokenSent::yes
+                                                                                  : TokenSent::no;
+    HubError error =
+        make_http_error(walked.response.status, walked.response.headers, walked.response.body, c);
+    error.attempts = walked.attempts;
+    return error;
+  }
+
+  // An API call: relative (same-host) redirects are followed, statuses >= 400 become errors.
+  HubResult<HttpResponse> api_call(HttpRequest request, const ErrorContext& context) const {
+    Walked walked = HFAUDIT_TRY(walk(std::move(request), context, Follow::same_origin));
+    HttpResponse& response = walked.response;
+    if (is_redirect(response.status)) {
+      return bad_response("HTTP " + std::to_string(response.status) +
+                              " without a Location header from " + shown(walked.url),
+                          response);
+    }
+    if (response.status >= 400) return http_error(walked, context);
+    if (response.status < 200) {
+      return bad_response("unexpected HTTP " + std::to_string(response.status), response);
+    }
+    return std::move(response);
   }
 
   HubError bad_response(std::string message, const HttpResponse& response) const {
@@ -537,42 +567,24 @@ HubResult<FileMetadata> HubClient::file_metadata(const RepoId& repo, std::string
   const Session session(m_options, *m_transport);
   const auto context =
       session.context(&repo, revision_or_default(revision), path, RequestTarget::file);
-  std::string url = resolve_url(repo, revision, path);
-  std::set<std::string> seen{url};
+  HttpRequest request;
+  request.method = HttpMethod::head;
+  request.url = resolve_url(repo, revision, path);
+  request.headers.emplace_back("Accept-Encoding", "identity");
+  request.connect_timeout = m_options.etag_timeout;
+  request.read_timeout = m_options.etag_timeout;
+  // Only relative redirects (resolve-cache, renamed repos) are followed: an absolute
+  // Location is the CDN/bridge URL the download should use.
   std::string commit_seen;
-  HttpResponse response;
-  int attempts = 0;
-  for (int hop = 0;; ++hop) {
-    HttpRequest request;
-    request.method = HttpMethod::head;
-    request.url = url;
-    request.headers.emplace_back("Accept-Encoding", "identity");
-    request.connect_timeout = m_options.etag_timeout;
-    request.read_timeout = m_options.etag_timeout;
-    Exchange exchange = HFAUDIT_TRY(session.execute(std::move(request), context, Idempotent::yes));
-    response = std::move(exchange.response);
-    attempts = exchange.attempts;
-    if (auto commit = response.headers.get("X-Repo-Commit")) commit_seen = *commit;
-    const auto location = response.headers.get("Location");
-    // Only relative redirects (resolve-cache, renamed repos) are followed: an absolute
-    // Location is the CDN/bridge URL the download should use.
-    if (!is_redirect(response.status) || !location || !is_relative_location(*location)) break;
-    std::string next = resolve_location(url, *location);
-    if (!seen.insert(next).second || hop >= m_options.max_redirects) {
-      return session.redirect_loop(next, hop + 1);
-    }
-    url = std::move(next);
-  }
-  if (response.status >= 400) {
-    ErrorContext c = context;
-    c.url = url;
-    c.token = session.token();
-    c.token_sent =
-        m_options.token && same_origin(url, m_options.endpoint) ? TokenSent::yes : TokenSent::no;
-    HubError error = make_http_error(response.status, response.headers, response.body, c);
-    error.attempts = attempts;
-    return error;
-  }
+  Session::Walked walked =
+      HFAUDIT_TRY(session.walk(std::move(request), context, Session::Follow::relative, nullptr,
+                               [&](const HttpResponse& answer) {
+                                 if (auto commit = answer.headers.get("X-Repo-Commit"))
+                                   commit_seen = *commit;
+                               }));
+  const HttpResponse& response = walked.response;
+  const std::string& url = walked.url;
+  if (response.status >= 400) return session.http_error(walked, context);
   if (is_redirect(response.status) && !response.headers.contains("Location")) {
     return session.bad_response("HTTP " + std::to_string(response.status) + " without Location",
                                 response);
@@ -630,116 +642,92 @@ HubResult<DownloadResult> HubClient::download(const RepoId& repo, std::string_vi
   const auto context =
       session.context(&repo, revision_or_default(revision), path, RequestTarget::file);
 
-  std::string url = resolve_url(repo, revision, path);
-  std::set<std::string> seen{url};
   std::uint64_t delivered = 0;
   DownloadResult result;
   bool range_ignored_unhandled = false;
   std::optional<HubError> protocol_error;
 
-  for (int hop = 0;; ++hop) {
-    HttpRequest request;
-    request.method = HttpMethod::get;
-    request.url = url;
-    request.headers.emplace_back("Accept-Encoding", "identity");
-    request.connect_timeout = m_options.download_timeout;
-    request.read_timeout = m_options.download_timeout;
-    const bool ranged = range_start > 0 || range_end.has_value();
-    if (ranged) {
-      request.range_start = range_start;
-      request.range_end = range_end;
-    }
-    request.sink = [&](std::string_view chunk) {
-      if (!callbacks.on_data(chunk)) return false;
-      delivered += chunk.size();
-      return true;
-    };
-    request.on_headers = [&](int status, const Headers& headers) {
-      if (status != 200 && status != 206) return BodyDisposition::buffer;
-      DownloadStart start;
-      start.status = status;
-      const auto content_range = headers.get("Content-Range");
-      if (status == 206) {
-        const auto first = content_range ? parse_content_range_start(*content_range) : std::nullopt;
-        if (!first || *first != range_start) {
-          protocol_error =
-              make_error(HubErrorKind::bad_response,
-                         "206 answer does not start at byte " + std::to_string(range_start),
-                         "A proxy may be altering ranged requests.");
-          return BodyDisposition::abort;
-        }
-        start.offset = range_start;
-        start.total_size = parse_content_range_total(*content_range);
-      } else {
-        start.offset = 0;
-        const auto encoding = headers.get("Content-Encoding");
-        if (!encoding || util::iequals(*encoding, "identity")) {
-          if (auto length = headers.get("Content-Length")) start.total_size = parse_uint(*length);
-        }
-      }
-      result.status = status;
-      result.offset = start.offset;
-      result.total_size = start.total_size;
-      result.range = !ranged         ? RangeOutcome::not_requested
-                     : status == 206 ? RangeOutcome::honoured
-                                     : RangeOutcome::ignored;
-      if (result.range == RangeOutcome::ignored && !callbacks.on_start) {
-        range_ignored_unhandled = true;
+  HttpRequest request;
+  request.method = HttpMethod::get;
+  request.url = resolve_url(repo, revision, path);
+  request.headers.emplace_back("Accept-Encoding", "identity");
+  request.connect_timeout = m_options.download_timeout;
+  request.read_timeout = m_options.download_timeout;
+  const bool ranged = range_start > 0 || range_end.has_value();
+  if (ranged) {
+    request.range_start = range_start;
+    request.range_end = range_end;
+  }
+  request.sink = [&](std::string_view chunk) {
+    if (!callbacks.on_data(chunk)) return false;
+    delivered += chunk.size();
+    return true;
+  };
+  request.on_headers = [&](int status, const Headers& headers) {
+    if (status != 200 && status != 206) return BodyDisposition::buffer;
+    DownloadStart start;
+    start.status = status;
+    const auto content_range = headers.get("Content-Range");
+    if (status == 206) {
+      const auto first = content_range ? parse_content_range_start(*content_range) : std::nullopt;
+      if (!first || *first != range_start) {
+        protocol_error =
+            make_error(HubErrorKind::bad_response,
+                       "206 answer does not start at byte " + std::to_string(range_start),
+                       "A proxy may be altering ranged requests.");
         return BodyDisposition::abort;
       }
-      if (callbacks.on_start && !callbacks.on_start(start)) return BodyDisposition::abort;
-      return BodyDisposition::sink;
-    };
-    auto exchange = session.execute(std::move(request), context, Idempotent::yes, &delivered);
-    if (!exchange) {
-      if (range_ignored_unhandled) {
-        result.bytes_delivered = 0;
-        result.redirects = hop;
-        result.final_url = session.shown(url);
-        return result;
+      start.offset = range_start;
+      start.total_size = parse_content_range_total(*content_range);
+    } else {
+      start.offset = 0;
+      const auto encoding = headers.get("Content-Encoding");
+      if (!encoding || util::iequals(*encoding, "identity")) {
+        if (auto length = headers.get("Content-Length")) start.total_size = parse_uint(*length);
       }
-      if (protocol_error) return *protocol_error;
-      HubError error = exchange.error();
-      error.bytes_delivered = delivered;
-      return error;
     }
-    HttpResponse& response = exchange->response;
-    if (is_redirect(response.status)) {
-      const auto location = response.headers.get("Location");
-      if (!location) {
-        return session.bad_response("HTTP " + std::to_string(response.status) + " without Location",
-                                    response);
-      }
-      std::string next = resolve_location(url, *location);
-      if (!url_origin(next)) {
-        return session.bad_response("redirect to a non-HTTP URL (" + session.shown(next) + ")",
-                                    response);
-      }
-      if (!seen.insert(next).second || hop >= m_options.max_redirects) {
-        return session.redirect_loop(next, hop + 1);
-      }
-      url = std::move(next);
-      continue;
+    result.status = status;
+    result.offset = start.offset;
+    result.total_size = start.total_size;
+    result.range = !ranged         ? RangeOutcome::not_requested
+                   : status == 206 ? RangeOutcome::honoured
+                                   : RangeOutcome::ignored;
+    if (result.range == RangeOutcome::ignored && !callbacks.on_start) {
+      range_ignored_unhandled = true;
+      return BodyDisposition::abort;
     }
-    if (response.status >= 400 || response.status < 200) {
-      ErrorContext c = context;
-      c.url = url;
-      c.token = session.token();
-      c.token_sent =
-          m_options.token && same_origin(url, m_options.endpoint) ? TokenSent::yes : TokenSent::no;
-      HubError error = make_http_error(response.status, response.headers, response.body, c);
-      error.attempts = exchange->attempts;
-      return error;
+    if (callbacks.on_start && !callbacks.on_start(start)) return BodyDisposition::abort;
+    return BodyDisposition::sink;
+  };
+  int redirects = 0;  // answers seen before a failed hop are the redirects it followed
+  auto walked = session.walk(std::move(request), context, Session::Follow::any, &delivered,
+                             [&](const HttpResponse&) { ++redirects; });
+  if (!walked) {
+    if (range_ignored_unhandled) {
+      result.bytes_delivered = 0;
+      result.redirects = redirects;
+      result.final_url = walked.error().url;  // already shown (redacted)
+      return result;
     }
-    if (response.status != 200 && response.status != 206) {
-      return session.bad_response(
-          "unexpected HTTP " + std::to_string(response.status) + " for a file download", response);
-    }
-    result.bytes_delivered = delivered;
-    result.redirects = hop;
-    result.final_url = session.shown(url);
-    return result;
+    if (protocol_error) return *protocol_error;
+    HubError error = walked.error();
+    error.bytes_delivered = delivered;
+    return error;
   }
+  const HttpResponse& response = walked->response;
+  if (is_redirect(response.status)) {
+    return session.bad_response("HTTP " + std::to_string(response.status) + " without Location",
+                                response);
+  }
+  if (response.status >= 400 || response.status < 200) return session.http_error(*walked, context);
+  if (response.status != 200 && response.status != 206) {
+    return session.bad_response(
+        "unexpected HTTP " + std::to_string(response.status) + " for a file download", response);
+  }
+  result.bytes_delivered = delivered;
+  result.redirects = walked->hops;
+  result.final_url = session.shown(walked->url);
+  return result;
 }
 
 }  // namespace hfaudit::hub

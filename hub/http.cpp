@@ -392,6 +392,9 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
+    // Streamed bodies are files of up to gigabytes: bigger reads mean 32x fewer sink calls
+    // (each a pwrite and a hash update) than the default 16 KiB. Memory stays bounded.
+    if (request.sink) curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t.error_buffer.data());
     return easy;
   }

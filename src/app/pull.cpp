@@ -440,11 +440,20 @@ class Puller {
       });
     for (auto& t : threads) t.join();
     file.bytes_fetched += fetched;
-    for (const auto& outcome : outcomes)
-      if (outcome.failure != FailureKind::none) {
-        fail(file, outcome.failure, outcome.reason);
-        return false;
-      }
+    // An integrity failure poisons the writer, and the parts still in flight
+    // then fail with "writer is closed": report the cause, not the echo.
+    const auto first_failure = [&](bool integrity_only) {
+      return std::find_if(outcomes.begin(), outcomes.end(), [&](const Transfer& t) {
+        return integrity_only ? t.failure == FailureKind::integrity
+                              : t.failure != FailureKind::none;
+      });
+    };
+    auto failed = first_failure(true);
+    if (failed == outcomes.end()) failed = first_failure(false);
+    if (failed != outcomes.end()) {
+      fail(file, failed->failure, failed->reason);
+      return false;
+    }
     if (std::any_of(outcomes.begin(), outcomes.end(),
                     [](const Transfer& t) { return t.range_ignored; }))
       return fetch_sequential(writer, w, file, 0);

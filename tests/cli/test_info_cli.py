@@ -499,20 +499,23 @@ class InfoFaultsTest(InfoTestCase):
         self.assertEqual(doc["content"]["file_count"], 10)
         self.assertEqual(self.statuses(tree_re(CLEAN)), [(200, "slow")])
 
-    def test_slow_beyond_the_metadata_timeout_fails_fast(self):
-        # API calls are metadata requests: HF_HUB_ETAG_TIMEOUT bounds each read.
+    def test_slow_beyond_the_etag_timeout_fails_fast(self):
+        # HF_HUB_ETAG_TIMEOUT bounds metadata requests: every API call.
         self.hub.faults({"match": info_re(CLEAN), "kind": "slow", "chunk": 16, "delay_ms": 4000,
                          "times": -1})
-        r = self.info(CLEAN, env={"HF_HUB_ETAG_TIMEOUT": "1", "HFAUDIT_HTTP_RETRIES": "1"})
+        r = self.info(CLEAN, env={"HF_HUB_ETAG_TIMEOUT": "1", "HF_HUB_DOWNLOAD_TIMEOUT": "60",
+                                  "HFAUDIT_HTTP_RETRIES": "1"})
         self.assert_error(r, 4, "cannot assess repository")
         self.assertLess(r.elapsed, 8, r.stderr)
         self.assertEqual(len(self.requests_to(info_re(CLEAN))), 2)
 
     def test_download_timeout_does_not_limit_api_calls(self):
-        # HF_HUB_DOWNLOAD_TIMEOUT bounds file downloads only; info downloads no file.
-        self.hub.faults({"match": tree_re(CLEAN), "kind": "slow", "chunk": 4096,
+        # HF_HUB_DOWNLOAD_TIMEOUT bounds file downloads only; info makes API GETs only.
+        self.hub.faults({"match": tree_re(CLEAN), "kind": "slow", "chunk": 1024,
                          "delay_ms": 1500})
-        self.info_json(CLEAN, env={"HF_HUB_DOWNLOAD_TIMEOUT": "1", "HF_HUB_ETAG_TIMEOUT": "5"})
+        self.info_json(CLEAN, env={"HF_HUB_ETAG_TIMEOUT": "5", "HF_HUB_DOWNLOAD_TIMEOUT": "1"})
+        dripped = [e for e in self.hub.log() if e["fault"] == "slow"]
+        self.assertGreater(dripped[0]["bytesSent"], 1024)  # so there was a 1.5 s gap
 
     def test_bad_timeout_values_warn(self):
         r = self.info(CLEAN, "--json", env={"HF_HUB_DOWNLOAD_TIMEOUT": "soon",
