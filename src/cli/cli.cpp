@@ -51,7 +51,7 @@ int run(int argc, char** argv) {
       {"scan", add_scan_command(app, output)},     {"info", add_info_command(app, output)},
       {"pull", add_pull_command(app, output)},     {"ls", add_ls_command(app, output)},
       {"verify", add_verify_command(app, output)}, {"gc", add_gc_command(app, output)},
-      {"policy", add_policy_command(app, output)},
+      {"policy", add_policy_command(app, output)}, {"audit", add_audit_command(app, output)},
   };
 
   try {

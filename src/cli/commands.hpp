@@ -18,5 +18,6 @@ CommandRunner add_ls_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_verify_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_gc_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_policy_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_audit_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli
