@@ -42,14 +42,25 @@ struct RepoSnapshot {
   std::string gated = "no";
   std::string first_gated = "no";  // when first pulled or audited: the baseline of drift.gated
   bool gone = false;
+  std::vector<trust::RiskFactor> risk;  // id, severity, title: shown for unchanged repositories
+  std::string policy_verdict;
   // path -> (git oid, sha256 or "", size)
   std::map<std::string, std::tuple<std::string, std::string, uint64_t>> files;
 
   json to_json() const {
     json f = json::object();
     for (const auto& [path, v] : files) f[path] = {std::get<0>(v), std::get<1>(v), std::get<2>(v)};
-    return {{"id", id},       {"revision", revision},       {"commit", commit},
-            {"gated", gated}, {"first_gated", first_gated}, {"gone", gone},
+    json factors = json::array();
+    for (const auto& r : risk)
+      factors.push_back({r.id, std::string(scan::to_string(r.severity)), r.title});
+    return {{"id", id},
+            {"risk", factors},
+            {"policy_verdict", policy_verdict},
+            {"revision", revision},
+            {"commit", commit},
+            {"gated", gated},
+            {"first_gated", first_gated},
+            {"gone", gone},
             {"files", f}};
   }
   static std::optional<RepoSnapshot> parse(const std::string& text) {
@@ -62,6 +73,16 @@ struct RepoSnapshot {
     s.gated = doc.value("gated", "no");
     s.first_gated = doc.value("first_gated", s.gated);
     s.gone = doc.value("gone", false);
+    s.policy_verdict = doc.value("policy_verdict", "");
+    const json factors = doc.value("risk", json::array());
+    for (const auto& f : factors)
+      if (f.is_array() && f.size() == 3) {
+        trust::RiskFactor r;
+        r.id = f[0].get<std::string>();
+        r.severity = scan::parse_severity(f[1].get<std::string>()).value_or(Severity::info);
+        r.title = f[2].get<std::string>();
+        s.risk.push_back(std::move(r));
+      }
     const json files = doc.value("files", json::object());  // items() must not outlive it
     for (const auto& [path, v] : files.items())
       if (v.is_array() && v.size() == 3)
@@ -209,6 +230,8 @@ class Auditor {
             t.previous->gated) {
       r.audit.outcome = RepoOutcome::unchanged;
       r.audit.commit = t.previous->commit;
+      r.audit.risk_factors = t.previous->risk;
+      r.audit.policy_verdict = t.previous->policy_verdict;
       r.carry_forward = true;
       return r;
     }
@@ -239,6 +262,8 @@ class Auditor {
     risk(*state, sink, r.audit);
     std::vector<scan::FileReport> scanned = local_scans(t, now, sink, r.audit);
     policy(*state, std::move(scanned), sink, r.audit);
+    now.risk = state->trust.risk_factors;
+    now.policy_verdict = r.audit.policy_verdict;
     r.snapshot = std::move(now);
     return r;
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -324,6 +325,7 @@ main{padding:20px 32px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #d1d9e0;border-radius:8px;overflow:hidden;margin-bottom:24px}
 th{background:#eef1f4;text-align:left;font-weight:600;padding:8px 10px;border-bottom:1px solid #d1d9e0}
 td{padding:8px 10px;border-bottom:1px solid #eaeef2;vertical-align:top}
+td:first-child{min-width:230px;word-break:break-all}
 tr.clean td:first-child{border-left:5px solid #1a7f37}
 tr.findings td:first-child{border-left:5px solid #9a6700}
 tr.new td:first-child{border-left:5px solid #cf222e}
@@ -383,7 +385,17 @@ std::string render_audit_html(const AuditReport& r, const AuditRenderOptions& o)
 
   h += "<table><thead><tr><th>Repository</th><th>Status</th><th>Commit</th><th>What changed</th>"
        "<th>Risk factors</th><th>Findings and fixes</th></tr></thead><tbody>\n";
-  for (const auto& repo : r.repos) {
+  // What needs attention first: new findings, gone, unchecked, old findings, clean.
+  std::vector<const RepoAudit*> rows;
+  for (const auto& repo : r.repos) rows.push_back(&repo);
+  const auto rank = [&](const RepoAudit* repo) {
+    const std::string s = repo_status(r, *repo);
+    return s == "new" ? 0 : s == "gone" ? 1 : s == "error" ? 2 : s == "findings" ? 3 : 4;
+  };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const RepoAudit* a, const RepoAudit* b) { return rank(a) < rank(b); });
+  for (const RepoAudit* row : rows) {
+    const RepoAudit& repo = *row;
     const std::string status = repo_status(r, repo);
     h += "<tr class=\"" + status + "\"><td><a href=\"" +
          html_escape(o.hub_endpoint + "/" + repo.repo) + "\">" + html_escape(repo.repo) +
