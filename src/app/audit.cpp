@@ -404,11 +404,13 @@ class Auditor {
     input.files = std::move(files);
     input.requested_revision = audit.revision;
     input.now_unix = m_options.now_unix;
-    // INTEGRATION POINT (approvals registry, branch wip-approvals): look up
-    // repo@commit in the approved-model registry here and pass approved /
-    // invalidated, and report "policy.approval_invalidated" when an approval
-    // no longer matches the files. Until the registry lands nothing is
-    // approved, which is what the gate in pull assumes too.
+    // INTEGRATION POINT (approved-model registry, branch wip-approvals, not on
+    // main when this was written): set input.approval from
+    // app::lookup_approval(index, audit.repo, audit.commit, &state.tree)
+    // (src/app/approvals.hpp there), and when its status is `invalidated` add
+    // a "policy.approval_invalidated" finding (medium, key = commit, detail =
+    // the lookup's detail, fix: review the change and approve again). Until
+    // then nothing is approved, as the gate in pull assumes too.
     input.approval = policies::ApprovalStatus::not_approved;
     const policies::Decision decision = policies::evaluate(*m_options.policy, input);
     audit.policy_verdict = std::string(policies::to_string(decision.verdict));
