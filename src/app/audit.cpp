@@ -91,13 +91,15 @@ struct RepoSnapshot {
   }
 };
 
-RepoSnapshot snapshot_of(const RepoState& state, const std::string& revision) {
+// `tree` is the listing of `commit` (the revision's head).
+RepoSnapshot snapshot_of(const RepoState& state, const std::string& revision,
+                         const std::string& commit, const std::vector<hub::TreeEntry>& tree) {
   RepoSnapshot s;
   s.id = state.info.id;
   s.revision = revision;
-  s.commit = state.info.sha;
+  s.commit = commit;
   s.gated = state.trust.gated;
-  for (const auto& e : state.tree) {
+  for (const auto& e : tree) {
     if (e.type != hub::EntryType::file) continue;
     s.files[e.path] = {e.oid, e.lfs ? e.lfs->oid : "", e.lfs ? e.lfs->size : e.size.value_or(0)};
   }
@@ -235,7 +237,11 @@ class Auditor {
       r.carry_forward = true;
       return r;
     }
-    auto ref = hub::parse_repo_ref(t.repo + "@" + t.revision);
+    // Lock and cache scopes judge the commit in use (pinned or cached) and
+    // only resolve where the revision points now; an organisation audit
+    // judges what is published (the head).
+    const bool in_use = !t.baseline_commit.empty();
+    auto ref = hub::parse_repo_ref(t.repo + "@" + (in_use ? t.baseline_commit : t.revision));
     if (!ref) {
       r.audit.outcome = RepoOutcome::error;
       r.audit.error = ref.error().message;
@@ -243,24 +249,34 @@ class Auditor {
       return r;
     }
     auto state = fetch_repo_state(m_client, *ref, m_options.now_unix, owner_kind);
-    if (!state) {
-      if (state.error().kind == hub::HubErrorKind::repo_not_found_or_no_access ||
-          state.error().kind == hub::HubErrorKind::revision_not_found)
-        return gone(t, r, sink, state.error().describe());
-      r.audit.outcome = RepoOutcome::error;
-      r.audit.error = state.error().describe();
-      r.carry_forward = true;
-      return r;
+    if (!state) return failed(t, r, sink, state.error());
+    std::string head = state->info.sha;
+    std::vector<hub::TreeEntry> head_tree;
+    if (in_use && t.revision != t.baseline_commit) {
+      auto resolved = m_client.resolve_revision(ref->repo, t.revision);
+      if (!resolved) return failed(t, r, sink, resolved.error());
+      if (*resolved != head) {
+        hub::TreeQuery query;
+        query.recursive = hub::Recursive::yes;
+        auto tree = m_client.list_tree(ref->repo, *resolved, query);
+        if (!tree) return failed(t, r, sink, tree.error());
+        head = std::move(*resolved);
+        head_tree = std::move(*tree);
+      }
     }
     r.audit.outcome = RepoOutcome::checked;
-    r.audit.commit = state->info.sha;
-    RepoSnapshot now = snapshot_of(*state, t.revision);
+    r.audit.commit = head;
+    RepoSnapshot now =
+        snapshot_of(*state, t.revision, head, head == state->info.sha ? state->tree : head_tree);
     now.first_gated = !t.baseline_gated.empty() ? t.baseline_gated
                       : t.previous              ? t.previous->first_gated
                                                 : now.gated;
+    if (t.locked)
+      check_pinned_files(t, snapshot_of(*state, t.revision, state->info.sha, state->tree), sink,
+                         r.audit);
     drift(t, now, sink, r.audit);
     risk(*state, sink, r.audit);
-    std::vector<scan::FileReport> scanned = local_scans(t, now, sink, r.audit);
+    std::vector<scan::FileReport> scanned = local_scans(t, sink, r.audit);
     policy(*state, std::move(scanned), sink, r.audit);
     now.risk = state->trust.risk_factors;
     now.policy_verdict = r.audit.policy_verdict;
@@ -269,6 +285,40 @@ class Auditor {
   }
 
  private:
+  // A Hub error: "not found or no access" is a finding; anything else leaves
+  // the repository unchecked (its previous findings carried forward).
+  RepoResult& failed(const Target& t, RepoResult& r, FindingSink& sink, const hub::HubError& e) {
+    if (e.kind == hub::HubErrorKind::repo_not_found_or_no_access ||
+        e.kind == hub::HubErrorKind::revision_not_found)
+      return gone(t, r, sink, e.describe());
+    r.audit.outcome = RepoOutcome::error;
+    r.audit.error = e.describe();
+    r.carry_forward = true;
+    return r;
+  }
+
+  // Lock scope: the pinned commit must still serve exactly the pinned files,
+  // and a cached copy must hold the pinned bytes.
+  void check_pinned_files(const Target& t, const RepoSnapshot& pinned_now, FindingSink& sink,
+                          RepoAudit& audit) {
+    RepoAudit scratch;
+    RepoResult mismatches;
+    FindingSink collect(mismatches);
+    diff_files(t, *t.baseline_files, pinned_now, collect, scratch);
+    for (const auto& f : mismatches.findings) {
+      audit.changes.push_back("pinned commit serves other content: " + f.path);
+      sink.add("integrity.lock_mismatch", Severity::high, f.path, f.fingerprint,
+               "the pinned commit does not match the lock: " + f.path, f.detail,
+               "The lock file or the Hub's history changed: re-lock from a trusted machine and "
+               "compare; do not install from this lock until explained.");
+    }
+    for (const auto& path : t.cache_mismatches)
+      sink.add("integrity.lock_mismatch", Severity::high, path, "cache",
+               "cached file differs from the lock: " + path,
+               "the cached blob of " + path + " at the pinned commit is not the locked sha256",
+               "Run hfaudit verify, then hfaudit pull --locked to reinstall the pinned bytes.");
+  }
+
   RepoResult& gone(const Target& t, RepoResult& r, FindingSink& sink, std::string why = {}) {
     r.audit.outcome = RepoOutcome::not_found;
     r.audit.changes.push_back("not found or no access");
@@ -300,25 +350,7 @@ class Auditor {
                                    : (t.previous && t.previous->commit == base) ? &*t.previous
                                                                                 : nullptr;
       if (before) diff_files(t, *before, now, sink, audit);
-    } else if (t.locked && t.baseline_files) {
-      // Same commit as pinned: the Hub must serve exactly the pinned files.
-      RepoAudit scratch;
-      RepoResult mismatches;
-      FindingSink collect(mismatches);
-      diff_files(t, *t.baseline_files, now, collect, scratch);
-      for (const auto& f : mismatches.findings) {
-        audit.changes.push_back("pinned commit serves other content: " + f.path);
-        sink.add("integrity.lock_mismatch", Severity::high, f.path, f.fingerprint,
-                 "the pinned commit does not match the lock: " + f.path, f.detail,
-                 "The lock file or the Hub's history changed: re-lock from a trusted machine and "
-                 "compare; do not install from this lock until explained.");
-      }
     }
-    for (const auto& path : t.cache_mismatches)
-      sink.add("integrity.lock_mismatch", Severity::high, path, "cache",
-               "cached file differs from the lock: " + path,
-               "the cached blob of " + path + " at the pinned commit is not the locked sha256",
-               "Run hfaudit verify, then hfaudit pull --locked to reinstall the pinned bytes.");
     // The Hub answers a renamed repository's old id with a redirect: info.id is the new name.
     if (!now.id.empty() && lower(now.id) != lower(t.repo)) {
       audit.changes.push_back("renamed to " + now.id);
@@ -367,8 +399,7 @@ class Auditor {
 
   // Cache scope: the verdicts of hfaudit's own scanner on the cached blobs of
   // this commit, re-scanned when recorded by an older scanner version.
-  std::vector<scan::FileReport> local_scans(const Target& t, const RepoSnapshot& now,
-                                            FindingSink& sink, RepoAudit& audit) {
+  std::vector<scan::FileReport> local_scans(const Target& t, FindingSink& sink, RepoAudit& audit) {
     std::vector<scan::FileReport> reports;
     if (t.cached_blobs.empty()) return reports;
     auto index = cache::Index::open(cache::Layout(m_options.cache).index_path());
@@ -378,8 +409,7 @@ class Auditor {
       auto scanned = scan_stored_blob(**index, *store, sha256, path);
       if (!scanned) continue;  // a missing blob is an integrity finding (--rehash)
       if (scanned->rescanned && scanned->previous_version) ++audit.rescanned;
-      // Only the commit being judged: an older cached snapshot keeps its own verdicts.
-      if (now.commit == t.baseline_commit) reports.push_back(scanned->report);
+      reports.push_back(scanned->report);  // blobs of the commit being judged
       if (!scanned->max_severity || *scanned->max_severity < Severity::low) continue;
       std::string rules;
       for (const auto& f : scanned->findings)
