@@ -520,6 +520,42 @@ util::Result<Previous> load_previous(cache::Index& index, const AuditOptions& op
   return p;
 }
 
+// Organisation scope: one listing walk gives every repository's commit, gated
+// flag and files (full=true; reference hub-api.md §3; private repositories
+// only for a token that can see them), plus the repositories listed last run
+// and gone now (deleted, made private or moved elsewhere). The owner's kind is
+// asked once for all of them.
+hub::HubResult<std::vector<Target>> org_targets(const hub::HubClient& client,
+                                                const AuditOptions& options,
+                                                const Previous& previous,
+                                                std::optional<hub::AuthorKind>& owner_kind) {
+  hub::ListModelsQuery query;
+  query.author = options.target;
+  query.full = hub::Full::yes;
+  auto listed = HFAUDIT_TRY(client.list_models(query));
+  auto kind = client.author_kind(options.target);
+  owner_kind = kind ? *kind : hub::AuthorKind::unknown;
+  std::vector<Target> targets;
+  std::set<std::string> seen;
+  for (auto& item : listed) {
+    Target t;
+    t.repo = item.id;
+    t.revision = "main";
+    seen.insert(item.id);
+    t.listed = std::move(item);
+    targets.push_back(std::move(t));
+  }
+  for (const auto& [repo, state] : previous.states)
+    if (!seen.count(repo)) {
+      Target t;
+      t.repo = repo;
+      t.revision = state.revision.empty() ? "main" : state.revision;
+      t.gone_from_listing = true;
+      targets.push_back(std::move(t));
+    }
+  return targets;
+}
+
 // Cache scope: every cached snapshot, per named revision (a snapshot with no
 // ref is checked at its own commit).
 util::Result<std::vector<Target>> cache_targets(cache::Index& index) {
@@ -584,6 +620,55 @@ util::Result<std::vector<Target>> lock_targets(cache::Index& index, const AuditO
   return targets;
 }
 
+// Integrity: re-hashes the cached blobs of the audited repositories (all of
+// them in cache scope) and adds a finding per file backed by a changed or
+// missing blob.
+util::Status rehash(const AuditOptions& options, cache::Index& index,
+                    std::vector<RepoResult>& results, AuditStats& stats) {
+  std::map<std::string, size_t> by_repo;
+  for (size_t i = 0; i < results.size(); ++i) by_repo.emplace(results[i].audit.repo, i);
+  const auto sink_for = [&](const std::string& repo) -> RepoResult* {
+    auto it = by_repo.find(repo);
+    return it == by_repo.end() ? nullptr : &results[it->second];
+  };
+  const auto verify_one = [&](std::optional<std::string> repo) -> util::Status {
+    cache::VerifyOptions verify_options;
+    verify_options.repo_id = std::move(repo);
+    cache::MaintenanceOptions maintenance;
+    maintenance.actor = "hfaudit audit";
+    auto verified = HFAUDIT_TRY(cache::verify(options.cache, verify_options, maintenance));
+    stats.blobs_rehashed += verified.blobs_checked;
+    for (const auto& bad : verified.corrupted)
+      for (const auto& where : bad.affected)
+        if (RepoResult* r = sink_for(where.repo_id)) {
+          r->audit.changes.push_back("cached bytes changed: " + where.path);
+          FindingSink(*r).add(
+              "integrity.blob_changed", Severity::critical, where.path, bad.sha256,
+              "cached file changed on disk: " + where.path,
+              "blob " + bad.sha256 + " now hashes to " + bad.actual_sha256 + "; quarantined in " +
+                  bad.quarantine_dir,
+              "The cached bytes no longer match their hash: the blob was quarantined. Pull the "
+              "repository again (hfaudit pull) and investigate who changed the cache.");
+        }
+    for (const auto& missing : verified.missing)
+      for (const auto& where : HFAUDIT_TRY(index.files_with_blob(missing)))
+        if (RepoResult* r = sink_for(where.repo_id))
+          FindingSink(*r).add("integrity.blob_missing", Severity::high, where.path, missing,
+                              "cached file missing: " + where.path,
+                              "blob " + missing +
+                                  " is recorded in the index but absent from the "
+                                  "store",
+                              "Pull the repository again (hfaudit pull); check what deletes files "
+                              "under HFAUDIT_HOME.");
+    return util::Ok{};
+  };
+  if (options.scope == AuditScope::cache) return verify_one(std::nullopt);
+  std::set<std::string> repos;
+  for (const auto& r : results) repos.insert(r.audit.repo);
+  for (const auto& repo : repos) HFAUDIT_TRY(verify_one(repo));
+  return util::Ok{};
+}
+
 void sort_findings(std::vector<AuditFinding>& findings) {
   std::sort(findings.begin(), findings.end(), [](const AuditFinding& a, const AuditFinding& b) {
     if (a.severity != b.severity) return a.severity > b.severity;
@@ -591,11 +676,6 @@ void sort_findings(std::vector<AuditFinding>& findings) {
     if (a.rule != b.rule) return a.rule < b.rule;
     return a.path < b.path;
   });
-}
-
-std::string integrity_fix() {
-  return "The cached bytes no longer match their hash: the blob was quarantined. Pull the "
-         "repository again (hfaudit pull) and investigate who changed the cache.";
 }
 
 }  // namespace
@@ -668,37 +748,12 @@ AuditReport run_audit(const hub::HubClient& client, const AuditOptions& options)
     if (!found) return fail(AuditFailure::Kind::cache, found.error().message);
     targets = std::move(*found);
   } else {
-    // One listing walk gives every repository's commit, gated flag and files
-    // (full=true; reference hub-api.md §3). Private repositories appear only
-    // for a token that can see them.
-    hub::ListModelsQuery query;
-    query.author = options.target;
-    query.full = hub::Full::yes;
-    auto listed = client.list_models(query);
-    if (!listed)
+    auto found = org_targets(client, options, *previous, owner_kind);
+    if (!found)
       return fail(AuditFailure::Kind::hub,
-                  "cannot list the models of " + options.target + ": " + listed.error().describe(),
-                  listed.error().hint);
-    auto kind = client.author_kind(options.target);
-    owner_kind = kind ? *kind : hub::AuthorKind::unknown;
-    std::set<std::string> seen;
-    for (auto& item : *listed) {
-      Target t;
-      t.repo = item.id;
-      t.revision = "main";
-      seen.insert(item.id);
-      t.listed = std::move(item);
-      targets.push_back(std::move(t));
-    }
-    // Listed last time, gone now: deleted, made private or moved elsewhere.
-    for (const auto& [repo, state] : previous->states)
-      if (!seen.count(repo)) {
-        Target t;
-        t.repo = repo;
-        t.revision = state.revision.empty() ? "main" : state.revision;
-        t.gone_from_listing = true;
-        targets.push_back(std::move(t));
-      }
+                  "cannot list the models of " + options.target + ": " + found.error().describe(),
+                  found.error().hint);
+    targets = std::move(*found);
   }
   for (auto& t : targets)
     if (auto p = previous->states.find(t.repo); p != previous->states.end()) t.previous = p->second;
@@ -720,56 +775,9 @@ AuditReport run_audit(const hub::HubClient& client, const AuditOptions& options)
     });
   for (auto& t : threads) t.join();
 
-  // Integrity: re-hash the cached blobs of the repositories audited.
-  if (options.rehash) {
-    std::set<std::string> repos;
-    for (const auto& r : results) repos.insert(r.audit.repo);
-    std::map<std::string, size_t> by_repo;
-    for (size_t i = 0; i < results.size(); ++i) by_repo.emplace(results[i].audit.repo, i);
-    auto check_repo = [&](std::optional<std::string> repo) -> util::Status {
-      cache::VerifyOptions verify_options;
-      verify_options.repo_id = std::move(repo);
-      cache::MaintenanceOptions maintenance;
-      maintenance.actor = "hfaudit audit";
-      auto verified = HFAUDIT_TRY(cache::verify(options.cache, verify_options, maintenance));
-      report.stats.blobs_rehashed += verified.blobs_checked;
-      for (const auto& bad : verified.corrupted)
-        for (const auto& where : bad.affected) {
-          auto it = by_repo.find(where.repo_id);
-          if (it == by_repo.end()) continue;
-          FindingSink sink(results[it->second]);
-          results[it->second].audit.changes.push_back("cached bytes changed: " + where.path);
-          sink.add("integrity.blob_changed", Severity::critical, where.path, bad.sha256,
-                   "cached file changed on disk: " + where.path,
-                   "blob " + bad.sha256 + " now hashes to " + bad.actual_sha256 +
-                       "; quarantined in " + bad.quarantine_dir,
-                   integrity_fix());
-        }
-      for (const auto& missing : verified.missing) {
-        auto located = index->get()->files_with_blob(missing);
-        if (!located) continue;
-        for (const auto& where : *located) {
-          auto it = by_repo.find(where.repo_id);
-          if (it == by_repo.end()) continue;
-          FindingSink sink(results[it->second]);
-          sink.add("integrity.blob_missing", Severity::high, where.path, missing,
-                   "cached file missing: " + where.path,
-                   "blob " + missing + " is recorded in the index but absent from the store",
-                   "Pull the repository again (hfaudit pull); check what deletes files under "
-                   "HFAUDIT_HOME.");
-        }
-      }
-      return util::Ok{};
-    };
-    util::Status status = util::Ok{};
-    if (options.scope == AuditScope::cache) {
-      status = check_repo(std::nullopt);
-    } else {
-      for (const auto& repo : repos)
-        if (status) status = check_repo(repo);
-    }
-    if (!status) return fail(AuditFailure::Kind::cache, status.error().message);
-  }
+  if (options.rehash)
+    if (auto status = rehash(options, **index, results, report.stats); !status)
+      return fail(AuditFailure::Kind::cache, status.error().message);
 
   // New, still present, resolved: compare fingerprints with the previous run.
   std::set<std::string> before;
@@ -778,10 +786,8 @@ AuditReport run_audit(const hub::HubClient& client, const AuditOptions& options)
   std::set<std::string> now;
   std::vector<cache::AuditFindingRecord> records;
   std::vector<cache::AuditRepoState> states;
-  std::set<std::string> carried_repos;
   for (auto& r : results) {
     if (r.carry_forward) {
-      carried_repos.insert(r.audit.repo);
       for (const auto& f : previous->findings[r.audit.repo])
         if (f.rule != "policy.waiver_expired") r.findings.push_back(f);  // recomputed above
       if (auto p = previous->states.find(r.audit.repo); p != previous->states.end())
@@ -792,11 +798,9 @@ AuditReport run_audit(const hub::HubClient& client, const AuditOptions& options)
       f.status = before.count(f.fingerprint) ? FindingStatus::present : FindingStatus::new_;
       report.findings.push_back(f);
     }
-    if (r.snapshot && !states.empty() && states.back().repo_id == r.audit.repo) {
-      // Several refs of one repository (cache scope): keep the first view.
-    } else if (r.snapshot) {
+    // Several refs of one repository (cache scope): the first view is kept.
+    if (r.snapshot && (states.empty() || states.back().repo_id != r.audit.repo))
       states.push_back({r.audit.repo, r.snapshot->to_json().dump()});
-    }
     switch (r.audit.outcome) {
       case RepoOutcome::checked:
         ++report.stats.fetched;

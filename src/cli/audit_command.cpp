@@ -123,14 +123,16 @@ std::optional<LoadedLock> load_lock(const std::string& path, ExitCode& code) {
 CommandRunner add_audit_command(CLI::App& app, OutputOptions& output) {
   auto args = std::make_shared<AuditArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "audit", "Re-check an organisation's models or the cache: drift, integrity, risk, policy");
+      "audit",
+      "Re-check a lock file, an organisation or the cache: drift, integrity, risk, policy");
   cmd->footer(k_audit_footer);
-  auto* lock = cmd->add_option("--lock", args->lock, "Every repository pinned in this lock file");
-  auto* org = cmd->add_option("--org", args->org, "Every model the organisation publishes");
-  auto* cache = cmd->add_flag("--cache", args->cache, "Everything already in the cache");
-  org->excludes(cache);
-  lock->excludes(org);
-  lock->excludes(cache);
+  auto* lock_option =
+      cmd->add_option("--lock", args->lock, "Every repository pinned in this lock file");
+  auto* org_option = cmd->add_option("--org", args->org, "Every model the organisation publishes");
+  auto* cache_option = cmd->add_flag("--cache", args->cache, "Everything already in the cache");
+  org_option->excludes(cache_option);
+  lock_option->excludes(org_option);
+  lock_option->excludes(cache_option);
   cmd->add_flag("--rehash", args->rehash, "Re-hash cached blobs (reads every cached byte)");
   cmd->add_flag("--refresh", args->refresh,
                 "--org: fetch every repository, not only those whose commit changed");
@@ -205,7 +207,7 @@ CommandRunner add_audit_command(CLI::App& app, OutputOptions& output) {
     std::mutex progress_mutex;
     if (progress_enabled(output))
       options.on_progress = [&](size_t done, size_t total) {
-        std::lock_guard lock(progress_mutex);
+        std::lock_guard guard(progress_mutex);
         show_progress(done == total ? ""
                                     : fmt::format("auditing {} [{}/{} repositories]",
                                                   options.target, done, total));
