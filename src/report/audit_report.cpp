@@ -82,8 +82,8 @@ const RepoAudit* repo_of(const AuditReport& r, const std::string& repo) {
   return nullptr;
 }
 
-std::string plural(size_t n, std::string_view word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+std::string plural(size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 }  // namespace
@@ -123,8 +123,8 @@ std::string render_audit_text(const AuditReport& r, const AuditRenderOptions& o)
   const auto& s = r.stats;
   std::string out = fmt::format(
       "hfaudit audit {}: {} ({} checked, {} unchanged, {} not found, {} could not be checked)\n",
-      printable(scope_words(r)), plural(s.repos, "repository"), s.fetched, s.unchanged, s.not_found,
-      s.errors);
+      printable(scope_words(r)), plural(s.repos, "repository", "repositories"), s.fetched,
+      s.unchanged, s.not_found, s.errors);
   if (r.previous_run_id)
     out += fmt::format("compared with run #{} of {}\n", *r.previous_run_id, utc(r.previous_run_at));
   else
@@ -389,8 +389,12 @@ std::string render_audit_html(const AuditReport& r, const AuditRenderOptions& o)
   std::vector<const RepoAudit*> rows;
   for (const auto& repo : r.repos) rows.push_back(&repo);
   const auto rank = [&](const RepoAudit* repo) {
-    const std::string s = repo_status(r, *repo);
-    return s == "new" ? 0 : s == "gone" ? 1 : s == "error" ? 2 : s == "findings" ? 3 : 4;
+    const std::string status = repo_status(r, *repo);
+    return status == "new"        ? 0
+           : status == "gone"     ? 1
+           : status == "error"    ? 2
+           : status == "findings" ? 3
+                                  : 4;
   };
   std::stable_sort(rows.begin(), rows.end(),
                    [&](const RepoAudit* a, const RepoAudit* b) { return rank(a) < rank(b); });

@@ -386,6 +386,19 @@ class HtmlReportTest(AuditTestBase):
             self.assertNotIn(bad, html)
         self.assertIn("Content-Security-Policy", html)
 
+    def test_a_malicious_repository_name_in_the_listing_is_escaped_and_reported(self):
+        evil = f'{ORG}/x"><script>alert(1)</script>'
+        self.hub.commit(repo=evil, create={"author": ORG, "authorIsOrg": True},
+                        files={"config.json": b64(b"{}")})
+        html_path = os.path.join(self.hub.tmp, "evil-name.html")
+        # Not a valid repository id: it cannot be checked, so the audit is incomplete (exit 4).
+        r = self.audit("--org", ORG, "--html", html_path, expect=4)
+        self.assertIn("could not check", r.stderr)
+        with open(html_path, encoding="utf-8") as f:
+            html = f.read()
+        self.assertNotIn("<script", html.lower())
+        self.assertIn("x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;", html)
+
     def test_chromium_renders_the_report(self):
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         if not chromium:
