@@ -31,6 +31,14 @@ struct Wanted {
   std::optional<std::string> known_sha256;  // blob already in the store
 };
 
+bool matches_any(const std::vector<std::string>& globs, const std::string& path) {
+  // Like huggingface_hub's allow/ignore patterns: fnmatch without FNM_PATHNAME,
+  // so "*.bin" matches "sub/model.bin" too.
+  return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) {
+    return ::fnmatch(g.c_str(), path.c_str(), 0) == 0;
+  });
+}
+
 bool selected(const PullOptions& options, const std::string& path) {
   return selected_by_globs(options.include, options.exclude, path);
 }
@@ -499,14 +507,6 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
   result.commit = commit;
   result.files = std::move(out);
   return true;
-}
-
-bool matches_any(const std::vector<std::string>& globs, const std::string& path) {
-  // Like huggingface_hub's allow/ignore patterns: fnmatch without FNM_PATHNAME,
-  // so "*.bin" matches "sub/model.bin" too.
-  return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) {
-    return ::fnmatch(g.c_str(), path.c_str(), 0) == 0;
-  });
 }
 
 }  // namespace
