@@ -159,8 +159,41 @@ CREATE TABLE approval_files (
 );
 )sql";
 
-constexpr std::array<Migration, 3> k_migrations{
-    {{1, k_schema_v1}, {2, k_schema_v2}, {3, k_schema_v3_approvals}}};
+// Audit runs (hfaudit audit): each run, the findings it reported (keyed by a
+// stable fingerprint so the next run can say what is new), and what it saw of
+// each repository (so the next run re-fetches only what changed).
+constexpr const char* k_schema_v4_audit = R"sql(
+CREATE TABLE audit_runs (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope        TEXT NOT NULL CHECK (scope IN ('lock', 'org', 'cache')),
+  target       TEXT NOT NULL,
+  started_at   INTEGER NOT NULL,
+  finished_at  INTEGER NOT NULL,
+  complete     INTEGER NOT NULL CHECK (complete IN (0, 1)),
+  summary_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_runs_by_target ON audit_runs (scope, target, id);
+CREATE TABLE audit_findings (
+  run          INTEGER NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
+  fingerprint  TEXT NOT NULL,
+  rule_id      TEXT NOT NULL,
+  repo_id      TEXT NOT NULL,
+  severity     TEXT NOT NULL
+               CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
+  status       TEXT NOT NULL CHECK (status IN ('new', 'present', 'resolved')),
+  finding_json TEXT NOT NULL,
+  PRIMARY KEY (run, fingerprint)
+);
+CREATE TABLE audit_repo_states (
+  run        INTEGER NOT NULL REFERENCES audit_runs (id) ON DELETE CASCADE,
+  repo_id    TEXT NOT NULL,
+  state_json TEXT NOT NULL,
+  PRIMARY KEY (run, repo_id)
+);
+)sql";
+
+constexpr std::array<Migration, 4> k_migrations{
+    {{1, k_schema_v1}, {2, k_schema_v2}, {3, k_schema_v3_approvals}, {4, k_schema_v4_audit}}};
 static_assert(k_migrations.back().version == Index::k_schema_version);
 
 // ---------------------------------------------------------------------------
@@ -180,6 +213,8 @@ constexpr std::array<std::string_view, 4> k_file_states{"pending", "verified", "
 constexpr std::array<std::string_view, 3> k_blob_states{"present", "quarantined", "deleted"};
 constexpr std::array<std::string_view, 6> k_severities{"none",   "info", "low",
                                                        "medium", "high", "critical"};
+constexpr std::array<std::string_view, 3> k_audit_scopes{"lock", "org", "cache"};
+constexpr std::array<std::string_view, 3> k_finding_statuses{"new", "present", "resolved"};
 constexpr std::array<std::string_view, 3> k_decisions{"allow", "warn", "block"};
 constexpr std::array<std::string_view, 7> k_actions{"pull",   "verify", "block",  "quarantine",
                                                     "delete", "gc",     "approve"};
@@ -280,6 +315,12 @@ std::string_view to_string(Decision decision) {
 }
 std::string_view to_string(AuditAction action) {
   return k_actions[static_cast<size_t>(action)];
+}
+std::string_view to_string(AuditScope scope) {
+  return k_audit_scopes[static_cast<size_t>(scope)];
+}
+std::string_view to_string(FindingStatus status) {
+  return k_finding_statuses[static_cast<size_t>(status)];
 }
 std::optional<Severity> parse_severity(std::string_view text) {
   return parse_enum<Severity>(text, k_severities);
@@ -1003,6 +1044,101 @@ Status Index::delete_snapshot(std::string_view repo_id, std::string_view commit)
       m_impl->exec("DELETE FROM commits WHERE repo = ? AND commit_sha = ?", repo, commit);
       return Ok{};
     });
+  });
+}
+
+}  // namespace hfaudit::cache
+
+// --- audit runs ----------------------------------------------------------------
+
+namespace hfaudit::cache {
+
+Result<int64_t> Index::record_audit_run(const AuditRunRecord& run,
+                                        const std::vector<AuditFindingRecord>& findings,
+                                        const std::vector<AuditRepoState>& states) {
+  return guarded("record audit run", [&]() -> Result<int64_t> {
+    int64_t id = 0;
+    HFAUDIT_TRY(m_impl->atomically([&]() -> Status {
+      m_impl->exec(
+          "INSERT INTO audit_runs (scope, target, started_at, finished_at, complete, summary_json) "
+          "VALUES (?, ?, ?, ?, ?, ?)",
+          to_string(run.scope), run.target, run.started_at, m_impl->now(), run.complete ? 1 : 0,
+          run.summary_json);
+      id = m_impl->db.getLastInsertRowid();
+      SQLite::Statement f(m_impl->db,
+                          "INSERT INTO audit_findings (run, fingerprint, rule_id, repo_id, "
+                          "severity, status, finding_json) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (const auto& finding : findings) {
+        f.reset();
+        bind_all(f, id, finding.fingerprint, finding.rule_id, finding.repo_id,
+                 to_string(finding.severity), to_string(finding.status), finding.finding_json);
+        f.exec();
+      }
+      SQLite::Statement r(
+          m_impl->db, "INSERT INTO audit_repo_states (run, repo_id, state_json) VALUES (?, ?, ?)");
+      for (const auto& state : states) {
+        r.reset();
+        bind_all(r, id, state.repo_id, state.state_json);
+        r.exec();
+      }
+      return Ok{};
+    }));
+    return id;
+  });
+}
+
+Result<std::optional<AuditRunRecord>> Index::last_audit_run(AuditScope scope,
+                                                            std::string_view target) {
+  return guarded("last audit run", [&]() -> Result<std::optional<AuditRunRecord>> {
+    SQLite::Statement s(
+        m_impl->db,
+        "SELECT id, started_at, finished_at, complete, summary_json FROM audit_runs "
+        "WHERE scope = ? AND target = ? ORDER BY id DESC LIMIT 1");
+    bind_all(s, to_string(scope), target);
+    if (!s.executeStep()) return std::optional<AuditRunRecord>();
+    AuditRunRecord run;
+    run.id = s.getColumn(0).getInt64();
+    run.scope = scope;
+    run.target = std::string(target);
+    run.started_at = s.getColumn(1).getInt64();
+    run.finished_at = s.getColumn(2).getInt64();
+    run.complete = s.getColumn(3).getInt() != 0;
+    run.summary_json = s.getColumn(4).getString();
+    return std::optional<AuditRunRecord>(std::move(run));
+  });
+}
+
+Result<std::vector<AuditFindingRecord>> Index::audit_findings(int64_t run_id) {
+  return guarded("audit findings", [&]() -> Result<std::vector<AuditFindingRecord>> {
+    SQLite::Statement s(m_impl->db,
+                        "SELECT fingerprint, rule_id, repo_id, severity, status, finding_json "
+                        "FROM audit_findings WHERE run = ? ORDER BY repo_id, rule_id, fingerprint");
+    bind_all(s, run_id);
+    std::vector<AuditFindingRecord> out;
+    while (s.executeStep()) {
+      AuditFindingRecord f;
+      f.fingerprint = s.getColumn(0).getString();
+      f.rule_id = s.getColumn(1).getString();
+      f.repo_id = s.getColumn(2).getString();
+      f.severity = parse_severity(s.getColumn(3).getString()).value_or(Severity::medium);
+      f.status = parse_enum<FindingStatus>(s.getColumn(4).getString(), k_finding_statuses)
+                     .value_or(FindingStatus::present);
+      f.finding_json = s.getColumn(5).getString();
+      out.push_back(std::move(f));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<AuditRepoState>> Index::audit_repo_states(int64_t run_id) {
+  return guarded("audit repo states", [&]() -> Result<std::vector<AuditRepoState>> {
+    SQLite::Statement s(m_impl->db,
+                        "SELECT repo_id, state_json FROM audit_repo_states WHERE run = ? "
+                        "ORDER BY repo_id");
+    bind_all(s, run_id);
+    std::vector<AuditRepoState> out;
+    while (s.executeStep()) out.push_back({s.getColumn(0).getString(), s.getColumn(1).getString()});
+    return out;
   });
 }
 

@@ -36,11 +36,18 @@ enum class Decision { allow, warn, block };
 // AuditAction::remove is logged as "delete".
 enum class AuditAction { pull, verify, block, quarantine, remove, gc, approve };
 
+// hfaudit audit: what a run covered, and whether a finding is new since the
+// previous run of the same scope and target, still present, or resolved.
+enum class AuditScope { lock, org, cache };
+enum class FindingStatus { new_, present, resolved };
+
 std::string_view to_string(FileState state);
 std::string_view to_string(BlobState state);
 std::string_view to_string(Severity severity);
 std::string_view to_string(Decision decision);
 std::string_view to_string(AuditAction action);
+std::string_view to_string(AuditScope scope);
+std::string_view to_string(FindingStatus status);
 std::optional<Severity> parse_severity(std::string_view text);
 
 // Seconds since the Unix epoch; every timestamp in the index uses this.
@@ -161,9 +168,36 @@ struct ApprovalRecord {
   std::vector<ApprovedFile> files;  // sorted by path
 };
 
+// One audit run (hfaudit audit); see docs/audit.md.
+struct AuditRunRecord {
+  int64_t id = 0;  // assigned on insert
+  AuditScope scope = AuditScope::cache;
+  std::string target;  // lockfile path, organisation, or "cache"
+  UnixTime started_at = 0;
+  UnixTime finished_at = 0;  // set by the index on insert
+  bool complete = true;      // false: some repositories could not be checked
+  std::string summary_json = "{}";
+};
+
+struct AuditFindingRecord {
+  std::string fingerprint;  // stable across runs: same problem, same fingerprint
+  std::string rule_id;
+  std::string repo_id;
+  Severity severity = Severity::medium;  // never none
+  FindingStatus status = FindingStatus::new_;
+  std::string finding_json = "{}";
+};
+
+// What a run saw of one repository (commit, files, access), as JSON owned by
+// the audit use case.
+struct AuditRepoState {
+  std::string repo_id;
+  std::string state_json;
+};
+
 class Index {
  public:
-  static constexpr int k_schema_version = 3;
+  static constexpr int k_schema_version = 4;
 
   // Opens or creates the index and migrates it to the latest schema (or
   // options.target_schema_version). Fails with corrupt_input if the file is
@@ -252,6 +286,18 @@ class Index {
   // row, blob rows, scan results, trust snapshots and policy decisions stay
   // (history; gc marks blobs deleted).
   util::Status delete_snapshot(std::string_view repo_id, std::string_view commit);
+
+  // --- audit runs (hfaudit audit) ---
+  // Records a finished run with its findings and repository states in one
+  // transaction; returns the run id.
+  util::Result<int64_t> record_audit_run(const AuditRunRecord& run,
+                                         const std::vector<AuditFindingRecord>& findings,
+                                         const std::vector<AuditRepoState>& states);
+  // The latest run of this scope and target, if any.
+  util::Result<std::optional<AuditRunRecord>> last_audit_run(AuditScope scope,
+                                                             std::string_view target);
+  util::Result<std::vector<AuditFindingRecord>> audit_findings(int64_t run_id);
+  util::Result<std::vector<AuditRepoState>> audit_repo_states(int64_t run_id);
 
   // Runs `body` in one write transaction (BEGIN IMMEDIATE), committing if it
   // returns ok and rolling back otherwise.

@@ -10,6 +10,7 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev libboost-test-dev libcli11-dev libyaml-cpp-dev
   zlib1g-dev libbz2-dev liblzma-dev libzstd-dev libhdf5-dev
   clang-14 libclang-rt-14-dev clang-format
+  chromium  # headless screenshot of the audit HTML report (tests/cli/test_audit_cli.py)
 )
 
 missing=()

@@ -5,7 +5,8 @@
 namespace hfaudit::app {
 
 hub::HubResult<RepoState> fetch_repo_state(const hub::HubClient& client, const hub::RepoRef& ref,
-                                           int64_t now_unix) {
+                                           int64_t now_unix,
+                                           std::optional<hub::AuthorKind> owner_kind) {
   hub::ModelInfoQuery query;
   query.blobs = hub::Blobs::yes;
   query.security_status = hub::SecurityStatus::yes;
@@ -19,21 +20,26 @@ hub::HubResult<RepoState> fetch_repo_state(const hub::HubClient& client, const h
   // Pin the tree to the commit the info describes, so both answers agree even
   // if the branch moves between the two calls.
   const std::string commit = info->sha;
-  auto owner_kind = std::async(std::launch::async,
-                               [&client, &ref] { return client.author_kind(ref.repo.owner()); });
+  std::future<hub::HubResult<hub::AuthorKind>> asked_kind;
+  if (!owner_kind)
+    asked_kind = std::async(std::launch::async,
+                            [&client, &ref] { return client.author_kind(ref.repo.owner()); });
   hub::TreeQuery tree_query;
   tree_query.recursive = hub::Recursive::yes;
   tree_query.expand = hub::Expand::yes;
   auto tree = client.list_tree(ref.repo, commit, tree_query);
-  auto kind = owner_kind.get();
+  if (asked_kind.valid()) {
+    // The owner's kind is a signal, not a prerequisite: a failure leaves it unknown.
+    auto kind = asked_kind.get();
+    owner_kind = kind ? *kind : hub::AuthorKind::unknown;
+  }
   if (!tree) return tree.error();
 
   trust::TrustInput input;
   input.requested_revision = ref.revision;
   input.info = *info;
   input.tree = *tree;
-  // The owner's kind is a signal, not a prerequisite: a failure leaves it unknown.
-  input.author_kind = kind ? *kind : hub::AuthorKind::unknown;
+  input.author_kind = *owner_kind;
   input.now_unix = now_unix;
   RepoState state;
   state.trust = trust::assess(input);

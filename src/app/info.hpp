@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "hub/client.hpp"
@@ -23,8 +24,11 @@ struct RepoState {
 // Success: the state, pinned to the commit the revision resolved to.
 // Failure: the Hub error (not found or no access, gated, revision not found,
 // rate limited, network, offline...), already explained and redacted.
+// A caller that already knows the owner's account kind (an organisation audit)
+// passes it and saves the request.
 hub::HubResult<RepoState> fetch_repo_state(const hub::HubClient& client, const hub::RepoRef& ref,
-                                           int64_t now_unix);
+                                           int64_t now_unix,
+                                           std::optional<hub::AuthorKind> owner_kind = {});
 
 // fetch_repo_state(), keeping only the trust report.
 hub::HubResult<trust::TrustReport> gather_info(const hub::HubClient& client,

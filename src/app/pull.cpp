@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/approvals.hpp"
+#include "app/blob_scan.hpp"
 #include "app/info.hpp"
 #include "cache/blob_store.hpp"
 #include "cache/hf_view.hpp"
@@ -23,9 +24,6 @@ namespace hfaudit::app {
 
 namespace {
 
-// Bumped when the scanner's rules change, so cached verdicts are refreshed
-// instead of trusted forever.
-constexpr std::string_view k_scanner_version = "hfaudit-scan/1@" HFAUDIT_VERSION;
 constexpr cache::RepoType k_model = cache::RepoType::model;
 
 // One file of the commit as the Hub lists it.
@@ -54,80 +52,7 @@ const lockfile::LockedFile* find_pin(const lockfile::LockedRepo& pinned, std::st
 
 bool selected(const PullOptions& options, const std::string& path) {
   if (options.pinned) return find_pin(*options.pinned, path) != nullptr;
-  if (!options.include.empty() && !matches_any(options.include, path)) return false;
-  return !matches_any(options.exclude, path);
-}
-
-cache::Severity to_cache_severity(std::optional<scan::Severity> s) {
-  if (!s) return cache::Severity::none;
-  return static_cast<cache::Severity>(static_cast<int>(*s) + 1);
-}
-
-std::optional<scan::Severity> from_cache_severity(cache::Severity s) {
-  if (s == cache::Severity::none) return std::nullopt;
-  return static_cast<scan::Severity>(static_cast<int>(s) - 1);
-}
-
-nlohmann::json findings_json(const std::vector<scan::Finding>& findings) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& f : findings)
-    out.push_back({{"rule", f.rule},
-                   {"severity", scan::to_string(f.severity)},
-                   {"member", f.member},
-                   {"offset", f.offset},
-                   {"message", f.message},
-                   {"subject", f.subject}});
-  return out;
-}
-
-// What the index keeps of a scan (scan_results.findings_json): the formats of
-// the file and of everything nested, and the findings of low and above, which
-// is what the policy judges. Object details (tensor lists) are not kept.
-nlohmann::json report_json(const scan::FileReport& report, const std::vector<scan::Finding>& kept) {
-  nlohmann::json objects = nlohmann::json::array();
-  for (const auto& o : report.objects)
-    objects.push_back(
-        {{"member", o.member}, {"format", scan::to_string(o.format)}, {"size", o.size}});
-  return {{"format", scan::to_string(report.format)},
-          {"size", report.size},
-          {"objects", objects},
-          {"findings", findings_json(kept)}};
-}
-
-scan::Format format_from_name(const std::string& name) {
-  for (int f = 0; f <= static_cast<int>(scan::Format::sentencepiece); ++f)
-    if (scan::to_string(static_cast<scan::Format>(f)) == name) return static_cast<scan::Format>(f);
-  return scan::Format::unknown;
-}
-
-// The inverse of report_json, for a verdict cached by this scanner version.
-scan::FileReport report_from_json(const std::string& text, const std::string& path) {
-  scan::FileReport report;
-  report.path = path;
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object()) return report;
-  report.format = format_from_name(doc.value("format", "unknown"));
-  report.size = doc.value("size", uint64_t{0});
-  for (const auto& o : doc.value("objects", nlohmann::json::array())) {
-    scan::ObjectReport object;
-    object.member = o.value("member", "");
-    object.format = format_from_name(o.value("format", "unknown"));
-    object.size = o.value("size", uint64_t{0});
-    report.objects.push_back(std::move(object));
-  }
-  for (const auto& f : doc.value("findings", nlohmann::json::array())) {
-    scan::Finding finding;
-    finding.rule = f.value("rule", "");
-    finding.severity =
-        scan::parse_severity(f.value("severity", "medium")).value_or(scan::Severity::medium);
-    finding.file = path;
-    finding.member = f.value("member", "");
-    finding.offset = f.value("offset", uint64_t{0});
-    finding.message = f.value("message", "");
-    finding.subject = f.value("subject", "");
-    report.findings.push_back(std::move(finding));
-  }
-  return report;
+  return selected_by_globs(options.include, options.exclude, path);
 }
 
 }  // namespace
@@ -189,31 +114,14 @@ class Puller {
   // Scans a verified blob (or reuses this scanner version's verdict) and fills
   // the file's findings.
   void scan_blob(cache::Index& index, PulledFile& file) {
-    if (auto cached = index.latest_scan(file.sha256);
-        cached && *cached && (*cached)->scanner_version == k_scanner_version) {
-      file.report = report_from_json((*cached)->findings_json, file.path);
-      file.findings = file.report.findings;
-      file.max_severity = from_cache_severity((*cached)->max_severity);
+    auto scanned = scan_stored_blob(index, m_store, file.sha256, file.path);
+    if (!scanned) {
+      fail(file, FailureKind::io, "cannot open the verified blob: " + scanned.error().message);
       return;
     }
-    auto source = m_store.open_blob(file.sha256);
-    if (!source) {
-      fail(file, FailureKind::io, "cannot open the verified blob: " + source.error().message);
-      return;
-    }
-    // The repo path names the bytes, so extension checks see the real name.
-    scan::FileReport report = scan::scan_source(**source, file.path, scan::ScanOptions{});
-    for (const auto& f : report.findings)
-      if (f.severity >= scan::Severity::low) file.findings.push_back(f);
-    file.max_severity = report.max_severity();
-    for (auto& object : report.objects) object.details = nlohmann::json::object();
-    file.report = std::move(report);
-    cache::ScanRecord record;
-    record.blob_sha256 = file.sha256;
-    record.scanner_version = std::string(k_scanner_version);
-    record.max_severity = to_cache_severity(file.max_severity);
-    record.findings_json = report_json(file.report, file.findings).dump();
-    (void)index.record_scan(record);
+    file.findings = std::move(scanned->findings);
+    file.max_severity = scanned->max_severity;
+    file.report = std::move(scanned->report);
   }
 
  private:
@@ -786,6 +694,12 @@ bool serve_from_cache(const PullOptions& options, cache::Index& index, PullResul
 }
 
 }  // namespace
+
+bool selected_by_globs(const std::vector<std::string>& include,
+                       const std::vector<std::string>& exclude, const std::string& path) {
+  if (!include.empty() && !matches_any(include, path)) return false;
+  return !matches_any(exclude, path);
+}
 
 std::string_view to_string(FileOutcome outcome) {
   switch (outcome) {

@@ -153,6 +153,11 @@ struct PullResult {
 // gets at most `max_parallel` parts. Exposed for tests.
 std::vector<cache::ByteRange> plan_parts(const std::vector<cache::ByteRange>& missing,
                                          size_t max_parallel, uint64_t min_part_size);
+// Whether `path` is selected by --include (empty: everything) and --exclude
+// globs: fnmatch without FNM_PATHNAME, like huggingface_hub's allow/ignore
+// patterns, so "*.bin" matches "sub/model.bin" too.
+bool selected_by_globs(const std::vector<std::string>& include,
+                       const std::vector<std::string>& exclude, const std::string& path);
 
 // `client` is used only when the cache cannot answer (never with offline).
 PullResult pull(const hub::HubClient& client, const hub::RepoRef& ref, const PullOptions& options);

@@ -59,6 +59,7 @@ int run(int argc, char** argv) {
       {"approve", add_approve_command(app, output)},
       {"approvals", add_approvals_command(app, output)},
       {"lock", add_lock_command(app, output)},
+      {"audit", add_audit_command(app, output)},
   };
 
   try {

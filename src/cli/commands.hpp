@@ -21,5 +21,6 @@ CommandRunner add_policy_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_approve_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_approvals_command(CLI::App& app, OutputOptions& output);
 CommandRunner add_lock_command(CLI::App& app, OutputOptions& output);
+CommandRunner add_audit_command(CLI::App& app, OutputOptions& output);
 
 }  // namespace hfaudit::cli

@@ -7,7 +7,8 @@
 
 namespace hfaudit::cli {
 
-std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbose) {
+std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbose,
+                                              std::shared_ptr<hub::HttpTransport> transport) {
   hub::HubOptions options;
   options.endpoint = env.endpoint;
   options.token = env.token;
@@ -20,7 +21,8 @@ std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbo
     options.log = [](std::string_view line) {
       std::fputs(("hfaudit: debug: " + std::string(line) + "\n").c_str(), stderr);
     };
-  auto client = hub::HubClient::create(std::move(options), hub::make_curl_transport());
+  auto client = hub::HubClient::create(
+      std::move(options), transport ? std::move(transport) : hub::make_curl_transport());
   if (!client) {
     print_error("cannot use HF_ENDPOINT", env.endpoint, client.error().message,
                 "set HF_ENDPOINT to the Hub's base URL, e.g. https://huggingface.co");

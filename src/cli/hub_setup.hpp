@@ -2,6 +2,7 @@
 // contract's way (one line, then a hint).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,8 +15,10 @@ namespace hfaudit::cli {
 
 // A client over libcurl configured from HF_ENDPOINT, the token, HF_HUB_OFFLINE
 // and the timeouts. `verbose` sends the client's (redacted) debug lines to stderr.
-// Failure (an unusable HF_ENDPOINT) is printed and returns nullopt.
-std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbose);
+// Failure (an unusable HF_ENDPOINT) is printed and returns nullopt. A command
+// that wraps the transport (audit paces itself) passes its own.
+std::optional<hub::HubClient> make_hub_client(const Environment& env, bool verbose,
+                                              std::shared_ptr<hub::HttpTransport> transport = {});
 
 // "org/name[@rev]" plus an optional --revision (not both), validated. On a bad
 // argument prints the error line and returns nullopt (exit code 2).

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "report/sarif.hpp"
 #include "report/text_style.hpp"
 
 namespace hfaudit::report {
@@ -12,8 +13,6 @@ namespace hfaudit::report {
 namespace {
 
 using scan::Severity;
-
-constexpr const char* k_information_uri = "https://github.com/hfaudit/hfaudit";
 
 nlohmann::json finding_json(const scan::Finding& f) {
   return {{"rule", f.rule},      {"severity", scan::to_string(f.severity)},
@@ -125,25 +124,8 @@ std::string render_scan_json(const scan::ScanResult& result, const ScanRenderOpt
 }
 
 std::string render_scan_sarif(const scan::ScanResult& result, const ScanRenderOptions&) {
-  const auto level = [](Severity s) {
-    return s >= Severity::high ? "error" : s == Severity::medium ? "warning" : "note";
-  };
-  // GitHub ranks alerts by this property (0-10).
-  const auto security_severity = [](Severity s) {
-    switch (s) {
-      case Severity::critical:
-        return "9.5";
-      case Severity::high:
-        return "8.0";
-      case Severity::medium:
-        return "5.5";
-      case Severity::low:
-        return "3.0";
-      case Severity::info:
-        return "0.0";
-    }
-    return "0.0";
-  };
+  const auto level = sarif_level;
+  const auto security_severity = sarif_security_severity;
 
   std::map<std::string, size_t> rule_index;
   nlohmann::json rules = nlohmann::json::array();

@@ -257,4 +257,53 @@ BOOST_AUTO_TEST_CASE(constraints_surface_as_errors_not_exceptions) {
   BOOST_TEST(index->snapshots()->empty());
 }
 
+BOOST_AUTO_TEST_CASE(audit_runs_keep_findings_and_states_per_scope_and_target) {
+  ScratchDir dir;
+  FakeClock clock;
+  auto index = open_index(dir / "index.sqlite", clock.options());
+  BOOST_TEST(!index->last_audit_run(AuditScope::org, "org-a")->has_value());
+
+  AuditRunRecord run;
+  run.scope = AuditScope::org;
+  run.target = "org-a";
+  run.started_at = 900;
+  run.complete = false;
+  AuditFindingRecord finding{"fp1",
+                             "drift.commit_moved",
+                             "org-a/m",
+                             Severity::medium,
+                             FindingStatus::new_,
+                             R"({"title":"t"})"};
+  const auto first = index->record_audit_run(run, {finding}, {{"org-a/m", R"({"commit":"c"})"}});
+  BOOST_TEST_REQUIRE(first.ok());
+  clock.now = 2000;
+  run.complete = true;
+  finding.status = FindingStatus::present;
+  const auto second = index->record_audit_run(run, {finding}, {});
+  BOOST_TEST_REQUIRE(second.ok());
+  BOOST_TEST(*second > *first);
+  // Another target does not see them.
+  BOOST_TEST(!index->last_audit_run(AuditScope::org, "org-b")->has_value());
+  BOOST_TEST(!index->last_audit_run(AuditScope::cache, "org-a")->has_value());
+
+  const auto last = index->last_audit_run(AuditScope::org, "org-a");
+  BOOST_TEST_REQUIRE((last.ok() && last->has_value()));
+  BOOST_TEST((*last)->id == *second);
+  BOOST_TEST((*last)->complete);
+  BOOST_TEST((*last)->finished_at == 2000);
+  const auto findings = index->audit_findings(*first);
+  BOOST_TEST_REQUIRE(findings->size() == 1u);
+  BOOST_TEST((*findings)[0].rule_id == "drift.commit_moved");
+  BOOST_TEST(to_string((*findings)[0].status) == "new");
+  BOOST_TEST(to_string((*index->audit_findings(*second))[0].status) == "present");
+  const auto states = index->audit_repo_states(*first);
+  BOOST_TEST_REQUIRE(states->size() == 1u);
+  BOOST_TEST((*states)[0].state_json == R"({"commit":"c"})");
+  BOOST_TEST(index->audit_repo_states(*second)->empty());
+  // A severity outside the finding scale is refused (and nothing is half-written).
+  finding.severity = Severity::none;
+  BOOST_TEST(!index->record_audit_run(run, {finding}, {}).ok());
+  BOOST_TEST((*index->last_audit_run(AuditScope::org, "org-a"))->id == *second);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

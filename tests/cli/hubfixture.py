@@ -257,6 +257,10 @@ class FixtureHub:
         """Reloads every repository from the manifests; clears faults, log and rate limits."""
         self._call("POST", "/_fixture/reset", {})
 
+    def set_rate_limit(self, quota, window):
+        """Every bucket allows `quota` requests per `window` seconds from now on (429 beyond)."""
+        return self._call("POST", "/_fixture/rate-limit", {"quota": quota, "window": window})
+
     def repos(self):
         """{repo id: {"main": commit, "private", "gated"}} (many-org omitted)."""
         return self._call("GET", "/_fixture/repos")
