@@ -231,7 +231,8 @@ ApprovalResult<std::vector<cache::CheckedApproval>> list_approvals(
 }
 
 ApprovalLookup lookup_approval(cache::Index& index, const std::string& repo,
-                               const std::string& commit, const std::vector<hub::TreeEntry>* tree) {
+                               const std::string& commit, const std::vector<hub::TreeEntry>* tree,
+                               QuarantinedCopies quarantined_copies) {
   ApprovalLookup out;
   auto record = index.find_approval(repo, commit);
   if (!record || !*record) return out;  // unreadable counts as not approved (fail closed)
@@ -251,9 +252,11 @@ ApprovalLookup lookup_approval(cache::Index& index, const std::string& repo,
     for (const auto& e : *tree)
       if (e.type == hub::EntryType::file) listed->push_back(file_record(e));
   }
-  // With the Hub's listing at hand, bytes are about to be (re)verified against
-  // it: a quarantined local copy is repaired by this pull, not a changed file.
-  const cache::ApprovalCheck check = cache::check_approval(a, *rows, tree ? nullptr : &bad, listed);
+  // With the Hub's listing at hand, a pull is about to (re)verify the bytes
+  // against it: a quarantined local copy is repaired by it, not a changed file.
+  const bool repaired = tree && quarantined_copies == QuarantinedCopies::repaired_by_pull;
+  const cache::ApprovalCheck check =
+      cache::check_approval(a, *rows, repaired ? nullptr : &bad, listed);
   if (check.valid) {
     out.status = policies::ApprovalStatus::approved;
     out.detail = "approved by " + a.approved_by + " on " + util::format_utc_minutes(a.approved_at) +
@@ -271,11 +274,12 @@ ApprovalLookup lookup_approval(cache::Index& index, const std::string& repo,
 }
 
 ApprovalLookup lookup_approval(const cache::CacheOptions& options, const std::string& repo,
-                               const std::string& commit, const std::vector<hub::TreeEntry>* tree) {
+                               const std::string& commit, const std::vector<hub::TreeEntry>* tree,
+                               QuarantinedCopies quarantined_copies) {
   if (!index_exists(options)) return {};
   auto index = cache::Index::open(cache::Layout(options).index_path());
   if (!index) return {};
-  return lookup_approval(**index, repo, commit, tree);
+  return lookup_approval(**index, repo, commit, tree, quarantined_copies);
 }
 
 }  // namespace hfaudit::app

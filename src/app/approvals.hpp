@@ -64,16 +64,23 @@ struct ApprovalLookup {
   std::string detail;  // who/when/why, or what changed; empty when never approved
 };
 
+// What a quarantined local copy of an approved file means: before a pull
+// (which re-verifies every byte against the Hub's listing) it is repaired, not
+// a change; in place (audit: nothing will be re-fetched) it voids the approval.
+enum class QuarantinedCopies { repaired_by_pull, void_approval };
+
 // The approval status of repo@commit, checked against the index rows and,
 // when given, the Hub's listing of the commit (`tree`).
 ApprovalLookup lookup_approval(cache::Index& index, const std::string& repo,
                                const std::string& commit,
-                               const std::vector<hub::TreeEntry>* tree = nullptr);
+                               const std::vector<hub::TreeEntry>* tree = nullptr,
+                               QuarantinedCopies quarantined = QuarantinedCopies::repaired_by_pull);
 // The same, opening the index only if it exists (policy explain never
 // creates a cache): not_approved when there is no index.
 ApprovalLookup lookup_approval(const cache::CacheOptions& options, const std::string& repo,
                                const std::string& commit,
-                               const std::vector<hub::TreeEntry>* tree = nullptr);
+                               const std::vector<hub::TreeEntry>* tree = nullptr,
+                               QuarantinedCopies quarantined = QuarantinedCopies::repaired_by_pull);
 
 // The index row a Hub tree entry becomes (pending, no blob yet).
 cache::FileRecord file_record(const hub::TreeEntry& entry);

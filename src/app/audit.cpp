@@ -432,9 +432,10 @@ class Auditor {
     input.requested_revision = audit.revision;
     input.now_unix = m_options.now_unix;
     // The approval of the commit being judged, checked against the index and
-    // the Hub's listing of that commit: files changed since the review void it.
-    const ApprovalLookup approval =
-        lookup_approval(m_options.cache, audit.repo, state.info.sha, &state.tree);
+    // the Hub's listing of that commit: files changed since the review void it,
+    // and so does a quarantined cached copy (an audit re-fetches nothing).
+    const ApprovalLookup approval = lookup_approval(m_options.cache, audit.repo, state.info.sha,
+                                                    &state.tree, QuarantinedCopies::void_approval);
     input.approval = approval.status;
     input.approval_detail = approval.detail;
     if (approval.status == policies::ApprovalStatus::invalidated)

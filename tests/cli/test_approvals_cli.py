@@ -72,6 +72,19 @@ class ApprovalsTest(HubTestCase):
         self.assertTrue(all(f["sha256"] for f in review["files"]), review["files"])
         return self.approve(self.pinned)
 
+    def tamper_and_quarantine(self, pull_document, path):
+        """Flips a byte of the cached blob behind `path`; hfaudit verify quarantines it."""
+        sha256 = {f["path"]: f for f in pull_document["files"]}[path]["sha256"]
+        blob = glob.glob(os.path.join(self.hub.hfaudit_home, "blobs", "sha256", "*", "*",
+                                      sha256))[0]
+        os.chmod(blob, 0o644)
+        with open(blob, "r+b") as f:
+            f.seek(64)
+            byte = f.read(1)
+            f.seek(64)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        self.assertEqual(self.hfaudit("verify").returncode, 5)
+
     # ---- the flow
 
     def test_custom_code_is_blocked_reviewed_approved_and_then_pulled(self):
@@ -140,17 +153,7 @@ class ApprovalsTest(HubTestCase):
 
     def test_a_tampered_and_quarantined_blob_invalidates_the_approval(self):
         self.review_and_approve()
-        pulled = self.run_json("pull", self.pinned)
-        weights = {f["path"]: f for f in pulled["files"]}["model.safetensors"]["sha256"]
-        blob = glob.glob(os.path.join(self.hub.hfaudit_home, "blobs", "sha256", "*", "*",
-                                      weights))[0]
-        os.chmod(blob, 0o644)
-        with open(blob, "r+b") as f:
-            f.seek(64)
-            byte = f.read(1)
-            f.seek(64)
-            f.write(bytes([byte[0] ^ 0xFF]))
-        self.assertEqual(self.hfaudit("verify").returncode, 5)
+        self.tamper_and_quarantine(self.run_json("pull", self.pinned), "model.safetensors")
 
         (item,) = self.run_json("approvals")["approvals"]
         self.assertFalse(item["valid"])
@@ -166,6 +169,22 @@ class ApprovalsTest(HubTestCase):
         again = self.run_json("pull", self.pinned)
         self.assertEqual(again["decision"]["approval"]["status"], "approved")
         self.assertTrue(self.run_json("approvals")["approvals"][0]["valid"])
+
+    def test_the_audit_honours_the_approval_and_reports_it_voided(self):
+        self.review_and_approve()
+        pulled = self.run_json("pull", self.pinned)
+        before = self.run_json("audit", "--cache", code=1)
+        rules = {f["rule"] for f in before["findings"] if f["repo"] == CUSTOM}
+        self.assertNotIn("policy.code.custom_code", rules, before["findings"])
+        self.assertNotIn("policy.approval_invalidated", rules, before["findings"])
+
+        self.tamper_and_quarantine(pulled, "model.safetensors")
+        after = self.run_json("audit", "--cache", code=1)
+        mine = {f["rule"]: f for f in after["findings"] if f["repo"] == CUSTOM}
+        self.assertIn("policy.approval_invalidated", mine, after["findings"])
+        self.assertEqual(mine["policy.approval_invalidated"]["status"], "new")
+        self.assertIn("model.safetensors", mine["policy.approval_invalidated"]["detail"])
+        self.assertIn("policy.code.custom_code", mine, after["findings"])
 
     def test_a_new_commit_is_not_covered_by_the_approval_of_the_old_one(self):
         self.review_and_approve()
