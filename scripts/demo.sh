@@ -3,7 +3,8 @@
 # fixture Hub (fixtures/hub/server.py on 127.0.0.1; machines here have no
 # internet), and shows what hfaudit does with its repositories: trust signals,
 # a verified and gated pull of a clean model and of a malicious one, the cache
-# listing, and a static scan of the labelled sample corpus.
+# listing, a policy explained rule by rule, a lock file and an offline locked
+# pull, an audit of the cache, and a static scan of the labelled sample corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -27,4 +28,8 @@ step "$bin" pull hfaudit-fixtures/custom-code
 step "$bin" ls
 echo; echo "transformers / huggingface_hub read it offline with HF_HUB_CACHE=$HF_HOME/hub HF_HUB_OFFLINE=1:"
 find "$HF_HOME/hub" -maxdepth 4 | sed "s#$HF_HOME/##" | sort | head -20
+step "$bin" policy explain hfaudit-fixtures/custom-code --policy policies/strict.yaml
+step "$bin" lock hfaudit-fixtures/clean-safetensors --lockfile "$work/hfaudit.lock"
+step env HF_HUB_OFFLINE=1 "$bin" pull --locked "$work/hfaudit.lock"
+step "$bin" audit --cache
 step "$bin" scan fixtures/scan/corpus --quiet
