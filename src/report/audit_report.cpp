@@ -290,21 +290,8 @@ std::string render_audit_sarif(const AuditReport& r, const AuditRenderOptions& o
     if (repo.outcome == RepoOutcome::error)
       notifications.push_back(
           {{"level", "error"}, {"message", {{"text", repo.repo + ": " + repo.error}}}});
-  json doc = {
-      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-      {"version", "2.1.0"},
-      {"runs",
-       {{{"tool",
-          {{"driver",
-            {{"name", "hfaudit"},
-             {"version", HFAUDIT_VERSION},
-             {"informationUri", k_information_uri},
-             {"rules", rules}}}}},
-         {"automationDetails", {{"id", "hfaudit-audit/" + scope_words(r) + "/"}}},
-         {"invocations",
-          {{{"executionSuccessful", r.complete}, {"toolExecutionNotifications", notifications}}}},
-         {"results", results}}}}};
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return render_sarif_log(std::move(rules), std::move(results), r.complete,
+                          std::move(notifications), "hfaudit-audit/" + scope_words(r) + "/");
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 // levels and GitHub's security-severity scores.
 #pragma once
 
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
 #include "scan/finding.hpp"
 
 namespace hfaudit::report {
@@ -28,5 +32,12 @@ inline const char* sarif_security_severity(scan::Severity s) {
   }
   return "0.0";
 }
+
+// The text of a SARIF 2.1.0 log holding one run by hfaudit: the driver with
+// `rules`, the `results`, one invocation (successful or not, with its error
+// notifications) and, when given, the run's automationDetails id.
+std::string render_sarif_log(nlohmann::json rules, nlohmann::json results, bool successful,
+                             nlohmann::json notifications,
+                             const std::optional<std::string>& automation_id = std::nullopt);
 
 }  // namespace hfaudit::report

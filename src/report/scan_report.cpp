@@ -165,20 +165,8 @@ std::string render_scan_sarif(const scan::ScanResult& result, const ScanRenderOp
         {{"level", "error"},
          {"message", {{"text", e.path + ": " + e.message}}},
          {"locations", {{{"physicalLocation", {{"artifactLocation", {{"uri", e.path}}}}}}}}});
-  nlohmann::json doc = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-                        {"version", "2.1.0"},
-                        {"runs",
-                         {{{"tool",
-                            {{"driver",
-                              {{"name", "hfaudit"},
-                               {"version", HFAUDIT_VERSION},
-                               {"informationUri", k_information_uri},
-                               {"rules", rules}}}}},
-                           {"invocations",
-                            {{{"executionSuccessful", result.errors.empty()},
-                              {"toolExecutionNotifications", notifications}}}},
-                           {"results", results}}}}};
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return render_sarif_log(std::move(rules), std::move(results), result.errors.empty(),
+                          std::move(notifications));
 }
 
 }  // namespace hfaudit::report
