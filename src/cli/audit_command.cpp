@@ -176,9 +176,7 @@ CommandRunner add_audit_command(CLI::App& app, OutputOptions& output) {
                   "expected N/SECONDS with both numbers positive", "e.g. --max-requests 1000/300");
       return ExitCode::usage;
     }
-    std::string warnings;
-    const Environment env = read_environment(&warnings);
-    print_warnings(warnings);
+    const Environment env = read_environment();
     ExitCode policy_error = ExitCode::ok;
     const auto policy = load_selected_policy(args->policy, env, policy_error);
     if (!policy) return policy_error;

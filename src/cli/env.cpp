@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/output.hpp"
+
 namespace hfaudit::cli {
 
 namespace {
@@ -126,7 +128,9 @@ std::string expand_path(std::string_view path) {
   return out;
 }
 
-Environment read_environment(std::string* warnings) {
+namespace {
+
+Environment read_values(std::string* warnings) {
   Environment e;
   if (auto v = env("HF_ENDPOINT")) {
     e.endpoint = *v;
@@ -164,6 +168,15 @@ Environment read_environment(std::string* warnings) {
     content << file.rdbuf();
     if ((e.token = clean_token(content.str()))) e.token_source = TokenSource::token_file;
   }
+  return e;
+}
+
+}  // namespace
+
+Environment read_environment() {
+  std::string warnings;
+  Environment e = read_values(&warnings);
+  print_warnings(warnings);
   return e;
 }
 

@@ -35,8 +35,9 @@ struct Environment {
 };
 
 // Reads the process environment (and the token file). Never fails: unusable
-// values fall back to defaults; `warning` receives one line per ignored value.
-Environment read_environment(std::string* warnings = nullptr);
+// values fall back to their defaults, each with a warning on stderr, so every
+// command tells the user the same way that a setting was ignored.
+Environment read_environment();
 
 // "10GiB", "500MB", "1.5G", "123" (bytes): binary and decimal units, any case.
 // nullopt when it does not parse.

@@ -55,9 +55,7 @@ CommandRunner add_info_command(CLI::App& app, OutputOptions& output) {
   return [args, &output]() {
     auto ref = parse_repo_argument(args->repo, args->revision);
     if (!ref) return ExitCode::usage;
-    std::string warnings;
-    const Environment env = read_environment(&warnings);
-    print_warnings(warnings);
+    const Environment env = read_environment();
     auto client = make_hub_client(env, output.verbose);
     if (!client) return ExitCode::usage;
 

@@ -111,9 +111,7 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
     }
     auto ref = parse_repo_argument(args->repo, args->revision);
     if (!ref) return ExitCode::usage;
-    std::string warnings;
-    const Environment env = read_environment(&warnings);
-    print_warnings(warnings);
+    const Environment env = read_environment();
     ExitCode policy_error = ExitCode::ok;
     const auto policy = load_selected_policy(args->policy, env, policy_error);
     if (!policy) return policy_error;
