@@ -51,6 +51,14 @@ pids=(); i=0; for u in "${urls[@]}"; do curl -s -o "$work/curl/$i" "$u" & pids+=
 row "curl x4 writing files (practical floor)" "$(since "$t0")"
 rm -rf "$work/curl"
 
+# The same, made durable as hfaudit's store is (fsync before the rename): the floor
+# for a pull that must survive a crash.
+mkdir -p "$work/curl"; sync; t0=$(secs)
+pids=(); i=0; for u in "${urls[@]}"; do curl -s -o "$work/curl/$i" "$u" & pids+=($!); i=$((i+1)); done; wait "${pids[@]}"
+sync -d "$work"/curl/*
+row "curl x4 writing files + fsync (durable floor)" "$(since "$t0")"
+rm -rf "$work/curl"
+
 export HF_ENDPOINT=$hub HF_HOME=$work/home HFAUDIT_HOME=$work/home/hfaudit HF_HUB_CACHE=$work/home/hub
 sync; t0=$(secs)
 rss=$( { /usr/bin/time -f '%M' "$bin" pull --quiet -j 4 "$repo" >/dev/null; } 2>&1 | tail -1)

@@ -12,11 +12,11 @@ if command -v npm >/dev/null 2>&1 && [ ! -d tests/compat/node_modules/@huggingfa
   npm ci --prefix tests/compat --no-audit --no-fund --loglevel=error
 fi
 
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHFAUDIT_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHFAUDIT_SANITIZE=ON -DHFAUDIT_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j"$jobs")
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHFAUDIT_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 cd build && ctest --output-on-failure -j"$jobs"

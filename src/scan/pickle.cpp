@@ -19,6 +19,8 @@
 //   pickle.stack_leftover, pickle.proto_misplaced, pickle.joblib.padding,
 //   pickle.multiple_streams, pickle.trailing_data  low
 //   pickle.polyglot_zip       high           a zip archive after the pickle
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "scan/format_scanners.hpp"
@@ -63,7 +65,7 @@ void scan_pickle(ScanContext& ctx, const util::ByteSource& bytes) {
       // append mode writes them so) or from the archive (plain concatenation),
       // and the zip walker resolves both only when it sees the whole file. It
       // reports the pickle in front as prefix data and scans just that prefix.
-      ctx.scan_nested(bytes, "@" + std::to_string(pos) + ":zip", Format::zip);
+      ctx.scan_nested(bytes, fmt::format("@{}:zip", pos), Format::zip);
       break;
     }
     if (!first) walker.begin_tentative();

@@ -10,6 +10,8 @@
 // pytorch_legacy.storage_size_mismatch, pytorch_legacy.truncated (medium);
 // pytorch_legacy.unused_storage, pytorch_legacy.trailing_data (low);
 // pickle.polyglot_zip (high). The pickles report pickle.* findings.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -146,11 +148,11 @@ void scan_pytorch_legacy(ScanContext& ctx, const util::ByteSource& bytes) {
                  "a zip archive follows the legacy checkpoint: the file is a polyglot that "
                  "different loaders read differently",
                  "zip");
-      ctx.scan_nested(rest, "@" + std::to_string(pos) + ":zip");
+      ctx.scan_nested(rest, fmt::format("@{}:zip", pos));
     } else {
       ctx.report("pytorch_legacy.trailing_data", Severity::low, pos,
                  std::to_string(size - pos) + " bytes follow the last storage");
-      if (probe_pickle(rest)) ctx.scan_nested(rest, "@" + std::to_string(pos) + ":trailing");
+      if (probe_pickle(rest)) ctx.scan_nested(rest, fmt::format("@{}:trailing", pos));
     }
   }
   finish();

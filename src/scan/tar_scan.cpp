@@ -153,8 +153,11 @@ TarWalk walk_tar(const util::ByteSource& bytes, uint64_t max_entries) {
   TarWalk walk;
   const uint64_t file_size = bytes.size();
   uint64_t pos = 0;
-  std::optional<std::string> next_path, next_link;
-  std::optional<uint64_t> next_size;
+  // What GNU long-name and PAX records say about the next header.
+  struct Overrides {
+    std::optional<std::string> path, link;
+    std::optional<uint64_t> size;
+  } pending;
   auto issue = [&](std::string rule, Severity s, uint64_t off, std::string msg,
                    std::string subject = {}) {
     if (walk.issues.size() < 10000)
@@ -212,10 +215,10 @@ TarWalk walk_tar(const util::ByteSource& bytes, uint64_t max_entries) {
       if (type == 'L' || type == 'K') {
         std::string name = *text;
         while (!name.empty() && name.back() == '\0') name.pop_back();
-        (type == 'L' ? next_path : next_link) = std::move(name);
+        (type == 'L' ? pending.path : pending.link) = std::move(name);
       } else if (type == 'x') {
         bool bad = false;
-        parse_pax(*text, next_path, next_link, next_size, bad);
+        parse_pax(*text, pending.path, pending.link, pending.size, bad);
         if (bad) issue("tar.malformed", Severity::low, data_offset, "malformed PAX record");
       }
       pos = data_offset + padded(size);
@@ -235,13 +238,11 @@ TarWalk walk_tar(const util::ByteSource& bytes, uint64_t max_entries) {
       const std::string prefix = field(*block, 345, 155);
       if (!prefix.empty()) name = prefix + "/" + name;
     }
-    entry.name = next_path ? *next_path : name;
-    entry.linkname = next_link ? *next_link : field(*block, 157, 100);
-    size = next_size.value_or(size);
+    entry.name = pending.path ? *pending.path : name;
+    entry.linkname = pending.link ? *pending.link : field(*block, 157, 100);
+    if (pending.size) size = *pending.size;
     entry.size = size;
-    next_path.reset();
-    next_link.reset();
-    next_size.reset();
+    pending = {};
     // Links, directories and devices carry no data (hard links may, but
     // readers ignore it).
     const bool has_data =
