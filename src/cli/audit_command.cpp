@@ -136,17 +136,13 @@ CommandRunner add_audit_command(CLI::App& app, OutputOptions& output) {
   cmd->add_flag("--rehash", args->rehash, "Re-hash cached blobs (reads every cached byte)");
   cmd->add_flag("--refresh", args->refresh,
                 "--org: fetch every repository, not only those whose commit changed");
-  cmd->add_option("--policy", args->policy,
-                  "Policy file (default: HFAUDIT_POLICY, then $HFAUDIT_HOME/policy.yaml, then the "
-                  "built-in default)");
+  add_policy_option(*cmd, args->policy);
   cmd->add_option("--fail-on", args->fail_on,
                   "Exit 1 when a current finding is at or above this severity (default low)")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_option("--max-requests", args->max_requests,
                   "Client-side budget of Hub requests, N/SECONDS (e.g. 1000/300)");
-  cmd->add_option("-j,--jobs", args->jobs, "Repositories checked at once")
-      ->check(CLI::Range(1, 64))
-      ->default_str("8");
+  add_jobs_option(*cmd, args->jobs, "Repositories checked at once");
   auto* json = cmd->add_flag("--json", output.json, "Write the hfaudit.audit/1 JSON document");
   auto* sarif = cmd->add_flag("--sarif", output.sarif, "Write SARIF 2.1.0 (GitHub code scanning)");
   json->excludes(sarif);

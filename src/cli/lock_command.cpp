@@ -292,12 +292,8 @@ CommandRunner add_lock_command(CLI::App& app, OutputOptions& output) {
                   "Only files matching this glob (repeatable; replaces the entry's globs)");
   cmd->add_option("--exclude", args->exclude,
                   "Skip files matching this glob (repeatable; replaces the entry's globs)");
-  cmd->add_option("--policy", args->policy,
-                  "Policy file (default: HFAUDIT_POLICY, then $HFAUDIT_HOME/policy.yaml, then the "
-                  "built-in default)");
-  cmd->add_option("-j,--jobs", args->jobs, "Files downloaded in parallel")
-      ->check(CLI::Range(1, 64))
-      ->default_str("8");
+  add_policy_option(*cmd, args->policy);
+  add_jobs_option(*cmd, args->jobs, "Files downloaded in parallel");
   cmd->add_flag("--json", output.json, "Write the hfaudit.lock/1 JSON document");
   cmd->add_option("-o,--output", output.output_file,
                   "Write the document to FILE instead of stdout");

@@ -184,8 +184,7 @@ CommandRunner add_policy_command(CLI::App& app, OutputOptions& output) {
       ->required();
   explain->add_option("--revision", args->revision,
                       "Branch, tag, commit or refs/pr/N (instead of @REV; default main)");
-  explain->add_option("--policy", args->policy,
-                      "Policy file (default: HFAUDIT_POLICY, $HFAUDIT_HOME/policy.yaml, built-in)");
+  add_policy_option(*explain, args->policy);
   explain->add_flag("--json", output.json, "Write the hfaudit.policy-explain/1 JSON document");
   explain->add_option("-o,--output", output.output_file,
                       "Write the document to FILE instead of stdout");

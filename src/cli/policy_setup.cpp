@@ -29,6 +29,16 @@ PolicyError split_policy_error(const std::string& file, const std::string& messa
   return e;
 }
 
+CLI::Option* add_policy_option(CLI::App& cmd, std::string& flag) {
+  return cmd.add_option("--policy", flag,
+                        "Policy file (default: HFAUDIT_POLICY, then $HFAUDIT_HOME/policy.yaml, "
+                        "then the built-in default)");
+}
+
+CLI::Option* add_jobs_option(CLI::App& cmd, size_t& jobs, const std::string& what) {
+  return cmd.add_option("-j,--jobs", jobs, what)->check(CLI::Range(1, 64))->default_str("8");
+}
+
 std::optional<LoadedPolicy> load_selected_policy(const std::string& flag, const Environment& env,
                                                  ExitCode& code) {
   std::error_code ec;

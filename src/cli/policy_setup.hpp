@@ -3,6 +3,7 @@
 // with the contract's error lines when it cannot be used.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,13 @@ struct PolicyError {
   std::string why;
 };
 PolicyError split_policy_error(const std::string& file, const std::string& message);
+
+// The --policy option, with the selection order in its help (every command
+// that applies a policy offers it the same way).
+CLI::Option* add_policy_option(CLI::App& cmd, std::string& flag);
+
+// -j/--jobs: how many things run at once (1-64, default 8).
+CLI::Option* add_jobs_option(CLI::App& cmd, size_t& jobs, const std::string& what);
 
 // On failure prints the error and sets `code` (2 invalid, 3 unreadable).
 std::optional<LoadedPolicy> load_selected_policy(const std::string& flag, const Environment& env,

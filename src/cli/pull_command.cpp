@@ -71,12 +71,8 @@ CommandRunner add_pull_command(CLI::App& app, OutputOptions& output) {
   cmd->add_option("--revision", args->revision, "Branch, tag, commit or refs/pr/N (default main)");
   cmd->add_option("--include", args->include, "Only files matching this glob (repeatable)");
   cmd->add_option("--exclude", args->exclude, "Skip files matching this glob (repeatable)");
-  cmd->add_option("--policy", args->policy,
-                  "Policy file (default: HFAUDIT_POLICY, then $HFAUDIT_HOME/policy.yaml, then the "
-                  "built-in default)");
-  cmd->add_option("-j,--jobs", args->jobs, "Files downloaded in parallel")
-      ->check(CLI::Range(1, 64))
-      ->default_str("8");
+  add_policy_option(*cmd, args->policy);
+  add_jobs_option(*cmd, args->jobs, "Files downloaded in parallel");
   cmd->add_flag("--offline", args->offline, "Serve from the cache only (as HF_HUB_OFFLINE=1)");
   cmd->add_flag("--review", args->review,
                 "Fetch, verify and scan the files even when the policy blocks the repository, "
